@@ -1,0 +1,3 @@
+from .backbones import ResTv2
+
+__all__ = ['ResTv2']

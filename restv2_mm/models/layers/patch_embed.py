@@ -1,0 +1,72 @@
+"""Stem and patch embeddings of ResTv2 (appendix D, Table 4)."""
+from typing import Tuple
+
+import torch
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from torch import nn
+
+from .pa import PA
+
+
+def _tokens(x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    """(N, C, H, W) -> tokens (N, H*W, C) and (H, W)."""
+    h, w = x.shape[-2:]
+    return x.flatten(2).transpose(1, 2), (h, w)
+
+
+class ConvStem(nn.Module):
+    """ResTv2 stem: Conv3x3-s2 (C/2) + BN + ReLU, Conv3x3-s2 (C) + BN + ReLU, Conv1x1 (C), PA, LN.
+
+    Appendix D, Table 4 ("stem"). Module names follow the official release
+    (``proj.{0,1,3,4,6}``, ``pos.pa_conv``, ``norm``) so its checkpoints load unchanged.
+
+    Args:
+        in_channels (int): Input channels (3 for RGB).
+        embed_dims (int): Output channels C.
+        norm_cfg (dict): Norm of the two 3x3 convs. Default: ``dict(type='BN')``.
+
+    Shape:
+        (N, in_channels, H, W) -> tokens (N, H' * W', C) with H' = ceil(ceil(H/2)/2), and (H', W').
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int, norm_cfg: dict = dict(type='BN')):
+        super().__init__()
+        layers = []
+        in_dim, out_dim = in_channels, embed_dims // 2
+        for _ in range(2):
+            layers += [
+                nn.Conv2d(in_dim, out_dim, kernel_size=3, stride=2, padding=1, bias=False),
+                build_norm_layer(norm_cfg, out_dim)[1],
+                build_activation_layer(dict(type='ReLU', inplace=True)),
+            ]
+            in_dim, out_dim = out_dim, out_dim * 2
+        layers.append(nn.Conv2d(in_dim, embed_dims, kernel_size=1))
+        self.proj = nn.Sequential(*layers)
+        self.pos = PA(embed_dims)
+        self.norm = nn.LayerNorm(embed_dims, eps=1e-6)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        x, hw_shape = _tokens(self.pos(self.proj(x)))
+        return self.norm(x), hw_shape
+
+
+class PatchEmbed(nn.Module):
+    """Stride-2 patch embedding between stages: Conv3x3-s2-p1, PA, LN (appendix D, Table 4).
+
+    Args:
+        in_channels (int): Channels of the previous stage.
+        embed_dims (int): Channels of the next stage.
+
+    Shape:
+        (N, in_channels, H, W) -> tokens (N, H' * W', embed_dims) with H' = ceil(H/2), and (H', W').
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, embed_dims, kernel_size=3, stride=2, padding=1)
+        self.pos = PA(embed_dims)
+        self.norm = nn.LayerNorm(embed_dims, eps=1e-6)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        x, hw_shape = _tokens(self.pos(self.proj(x)))
+        return self.norm(x), hw_shape

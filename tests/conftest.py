@@ -1,0 +1,27 @@
+"""Shared fixtures. There is deliberately no tests/__init__.py: mmsegmentation's wheel installs a
+top-level ``tests`` package, and pytest's rootdir-relative module names keep ours apart from it."""
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DATA = os.environ.get('RESTV2_DATA', osp.join(REPO, '..', 'shared', 'data'))
+
+
+@pytest.fixture(scope='session')
+def repo_root():
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def data_root():
+    if not osp.isdir(osp.join(DATA, 'coco_mini')):
+        pytest.fail(f'the small real datasets are expected in {DATA} (set RESTV2_DATA)')
+    return DATA
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)

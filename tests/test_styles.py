@@ -1,0 +1,102 @@
+"""Fine-tuning styles Global / Win / CWin / HWin (paper 5.1, Table 3) and inputs of any size."""
+import pytest
+import torch
+
+from restv2_mm.models import ResTv2
+
+STYLES = ['global', 'win', 'cwin', 'hwin']
+
+
+def build(style, **kwargs):
+    torch.manual_seed(0)
+    model = ResTv2('tiny', style=style, **kwargs)
+    model.init_weights()
+    return model.eval()
+
+
+@pytest.mark.parametrize('style', ['win', 'hwin'])
+def test_window_equal_to_map_equals_global(style):
+    # 256x256 input: stage maps 64, 32, 16, 8 - divisible by every ratio, one window each.
+    ref = build('global')
+    model = build(style, window_size=(64, 32, 16, 8))
+    model.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.randn(1, 3, 256, 256)
+    with torch.no_grad():
+        for a, b in zip(ref(x), model(x)):
+            assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_windows_change_the_result_when_smaller_than_the_map():
+    ref = build('global')
+    model = build('win', window_size=(16, 8, 4, 2))
+    model.load_state_dict(ref.state_dict())
+    x = torch.randn(1, 3, 256, 256)
+    with torch.no_grad():
+        assert not torch.allclose(ref(x)[0], model(x)[0], atol=1e-3)
+
+
+def test_cwin_at_init_equals_win():
+    win = build('win', window_size=(16, 8, 4, 2))
+    cwin = build('cwin', window_size=(16, 8, 4, 2))
+    missing, unexpected = cwin.load_state_dict(win.state_dict(), strict=False)
+    assert sorted(missing) == sorted(f'cwin_conv{i}.{p}' for i in range(1, 5)
+                                     for p in ('weight', 'bias'))
+    assert not unexpected
+    x = torch.randn(1, 3, 96, 160)
+    with torch.no_grad():
+        for a, b in zip(win(x), cwin(x)):
+            assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize('style', ['win', 'hwin'])
+def test_global_state_dict_loads_strictly(style):
+    build(style).load_state_dict(build('global').state_dict(), strict=True)
+
+
+def test_hwin_keeps_last_block_of_each_stage_global():
+    model = ResTv2('small', style='hwin')
+    for i, ws in enumerate((64, 32, 16, 8)):
+        stage = getattr(model, f'stage{i + 1}')
+        assert [b.window_size for b in stage] == [ws] * (len(stage) - 1) + [None]
+    assert all(b.window_size == 8 for b in ResTv2('tiny', style='win', window_size=8).stage3)
+
+
+@pytest.mark.parametrize('style', STYLES)
+@pytest.mark.parametrize('hw', [(1, 1), (33, 47), (223, 317)])
+def test_any_input_size(style, hw):
+    model = build(style, window_size=(8, 4, 4, 2))
+    x = torch.randn(2, 3, *hw, requires_grad=True)
+    model.train()
+    outs = model(x)
+    h, w = hw
+    for i, out in enumerate(outs):
+        h, w = -(-h // 2), -(-w // 2)
+        if i == 0:
+            h, w = -(-h // 2), -(-w // 2)
+        assert out.shape == (2, model.embed_dims[i], h, w)
+        assert torch.isfinite(out).all()
+    sum(o.mean() for o in outs).backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('style', STYLES)
+def test_large_odd_input(style):
+    model = build(style)
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, 800, 1199))
+    assert [tuple(o.shape[-2:]) for o in outs] == [(200, 300), (100, 150), (50, 75), (25, 38)]
+    assert all(torch.isfinite(o).all() for o in outs)
+
+
+@pytest.mark.parametrize('kwargs,words', [
+    (dict(style='shifted'), ['style', "'shifted'", 'global']),
+    (dict(style='win', window_size=0), ['window_size', '0']),
+    (dict(style='win', window_size=(64, 32, 16)), ['window_size', '4 positive ints']),
+    (dict(style='win', window_size=(64, 32, 16, 7.5)), ['window_size']),
+    (dict(style='win', window_size='8'), ['window_size']),
+])
+def test_bad_style_arguments(kwargs, words):
+    with pytest.raises(ValueError) as info:
+        ResTv2('tiny', **kwargs)
+    for word in words:
+        assert word in str(info.value)

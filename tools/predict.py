@@ -1,0 +1,48 @@
+"""Draw a detector's predictions for one image to a PNG.
+
+    python tools/predict.py CONFIG CHECKPOINT IMAGE --out pred.png [--score-thr 0.3] [--device cpu]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import mmcv  # noqa: E402
+
+import restv2_mm  # noqa: E402,F401
+from restv2_mm.engine import allow_runner_checkpoints  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('image')
+    parser.add_argument('--out', required=True, help='output PNG path')
+    parser.add_argument('--score-thr', type=float, default=0.3, help='hide boxes below this score')
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args(argv)
+    for name in ('checkpoint', 'image'):
+        if not os.path.isfile(getattr(args, name)):
+            raise FileNotFoundError(f'{name} not found: {getattr(args, name)!r}')
+    allow_runner_checkpoints()
+
+    from mmdet.apis import inference_detector, init_detector
+    from mmdet.registry import VISUALIZERS
+    model = init_detector(args.config, args.checkpoint, device=args.device)
+    result = inference_detector(model, args.image)
+    visualizer = VISUALIZERS.build(model.cfg.visualizer)
+    visualizer.dataset_meta = model.dataset_meta
+    image = mmcv.imconvert(mmcv.imread(args.image), 'bgr', 'rgb')
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    visualizer.add_datasample('prediction', image, data_sample=result, draw_gt=False,
+                              show=False, pred_score_thr=args.score_thr, out_file=args.out)
+    scores = result.pred_instances.scores
+    kept = int((scores >= args.score_thr).sum())
+    print(f'{args.out}: {kept} of {len(scores)} instances drawn (score >= {args.score_thr}); '
+          f'top score {float(scores.max()) if len(scores) else 0.0:.3f}')
+
+
+if __name__ == '__main__':
+    main()
