@@ -5,7 +5,7 @@
 _base_ = './mask_rcnn_restv2_t_coco_mini.py'
 
 num_images = 8
-max_iters = 100
+max_iters = 80  # 20 passes over the 8 images
 train_dataloader = dict(dataset=dict(indices=num_images))
 val_dataloader = dict(dataset=dict(
     ann_file='annotations/instances_train2017.json', data_prefix=dict(img='train2017/'),
