@@ -10,28 +10,22 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.config import Config, ConfigDict  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import restv2_mm  # noqa: E402,F401
-from restv2_mm.engine import allow_runner_checkpoints, apply_common_args  # noqa: E402
+from restv2_mm.engine import (add_common_args, allow_runner_checkpoints,  # noqa: E402
+                              apply_common_args, parse_common_args)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out-metrics', help='write the final metrics to this JSON file')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (tta_model)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_common_args(add_common_args(parser), argv)
 
 
 def main(argv=None):

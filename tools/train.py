@@ -12,29 +12,23 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import restv2_mm  # noqa: E402,F401  (registers ResTv2 even for configs without custom_imports)
-from restv2_mm.engine import allow_runner_checkpoints, apply_common_args  # noqa: E402
+from restv2_mm.engine import (add_common_args, allow_runner_checkpoints,  # noqa: E402
+                              apply_common_args, parse_common_args)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from CKPT, or from the latest checkpoint in the work dir if none is given')
     parser.add_argument('--amp', action='store_true', help='mixed precision training (CUDA only)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (e.g. train_cfg.max_iters=10)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_common_args(add_common_args(parser), argv)
 
 
 def main(argv=None):

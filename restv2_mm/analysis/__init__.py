@@ -1,4 +1,6 @@
-from .flops import SDPA_OP, count_params, flop_analyzer, sdpa_flop_jit
+from .flops import (GROUPS, SDPA_OP, analyze_flops, count_params, flop_analyzer, group_flops,
+                    sdpa_flop_jit)
 from .latency import measure_latency
 
-__all__ = ['SDPA_OP', 'count_params', 'flop_analyzer', 'sdpa_flop_jit', 'measure_latency']
+__all__ = ['GROUPS', 'SDPA_OP', 'analyze_flops', 'count_params', 'flop_analyzer', 'group_flops',
+           'sdpa_flop_jit', 'measure_latency']

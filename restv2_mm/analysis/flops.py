@@ -3,13 +3,22 @@
 FLOPs here are multiply-adds, as in the ResTv2 paper's tables and fvcore/mmengine.
 """
 from math import prod
-from typing import Any, List
+from typing import Any, Dict, List, Mapping
 
 import torch
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import get_shape
 
 SDPA_OP = 'aten::scaled_dot_product_attention'
+
+# The four groups of the paper's Table 3(b), keyed by FlopAnalyzer's operator names.
+GROUPS = ('Conv', 'Linear', 'Matmul', 'Others')
+_GROUP_OF = {
+    'conv': 'Conv', '_convolution': 'Conv', 'convolution': 'Conv',
+    'linear': 'Linear', 'addmm': 'Linear',
+    'matmul': 'Matmul', 'bmm': 'Matmul', 'mm': 'Matmul', 'einsum': 'Matmul',
+    'scaled_dot_product_attention': 'Matmul',
+}
 
 
 def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
@@ -44,3 +53,36 @@ def flop_analyzer(model: torch.nn.Module, inputs: Any) -> FlopAnalyzer:
 def count_params(model: torch.nn.Module) -> int:
     """Number of parameters of ``model`` (all, trainable or not)."""
     return sum(p.numel() for p in model.parameters())
+
+
+def group_flops(by_operator: Mapping[str, int]) -> Dict[str, int]:
+    """Sum per-operator multiply-adds into the paper's groups (Table 3(b)).
+
+    Conv: convolutions. Linear: ``linear``/``addmm``. Matmul: ``matmul``/``bmm``/``mm``/``einsum``
+    and fused attention. Others: everything else that was counted (norms, pooling, upsampling).
+
+    Returns:
+        dict: multiply-adds per group in :data:`GROUPS` order; they add up to the total.
+    """
+    groups = dict.fromkeys(GROUPS, 0)
+    for op, flops in by_operator.items():
+        groups[_GROUP_OF.get(op.split('::')[-1], 'Others')] += flops
+    return groups
+
+
+def analyze_flops(model: torch.nn.Module, inputs: Any) -> Dict[str, Any]:
+    """Multiply-adds of one forward, in total, per group and per operator.
+
+    Args:
+        model: Module to trace; ``model(*inputs)`` must return tensors (or tuples of them).
+        inputs: A tensor or tuple of positional inputs.
+
+    Returns:
+        dict: ``total`` (int), ``groups`` (see :func:`group_flops`), ``by_operator``,
+        ``by_module`` (module name -> multiply-adds, '' for the whole model) and ``uncounted`` (op name -> number of calls that have no FLOPs handle, e.g. elementwise ops,
+        NMS), so that nothing disappears silently.
+    """
+    analyzer = flop_analyzer(model, inputs)
+    by_operator = dict(analyzer.by_operator())
+    return dict(total=analyzer.total(), groups=group_flops(by_operator), by_operator=by_operator,
+                by_module=dict(analyzer.by_module()), uncounted=dict(analyzer.unsupported_ops()))

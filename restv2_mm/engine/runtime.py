@@ -1,10 +1,11 @@
 """Runtime glue shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
 import os
 import os.path as osp
 import warnings
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 
 def allow_runner_checkpoints() -> None:
@@ -17,6 +18,24 @@ def allow_runner_checkpoints() -> None:
     checkpoints you trust (as with any pickle).
     """
     os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the flags every OpenMMLab tool shares: ``--work-dir``, ``--cfg-options``,
+    ``--launcher`` and ``--local_rank`` (torch.distributed.launch passes the latter)."""
+    parser.add_argument('--work-dir', help='the dir to save logs, checkpoints and metrics')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. train_cfg.max_iters=10)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def parse_common_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Parse ``argv`` and export ``LOCAL_RANK`` for mmengine's launcher."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def apply_common_args(cfg: Config, args) -> Config:
