@@ -1,6 +1,9 @@
-"""Draw a detector's predictions for one image to a PNG.
+"""Draw a detector's or segmentor's predictions for one image to a PNG.
 
     python tools/predict.py CONFIG CHECKPOINT IMAGE --out pred.png [--score-thr 0.3] [--device cpu]
+
+Detection (mmdet configs): boxes and masks with scores >= --score-thr. Segmentation (mmseg
+configs): the predicted class map in the dataset's palette, blended over the image.
 """
 import argparse
 import os
@@ -27,6 +30,9 @@ def main(argv=None):
         if not os.path.isfile(getattr(args, name)):
             raise FileNotFoundError(f'{name} not found: {getattr(args, name)!r}')
     allow_runner_checkpoints()
+    from mmengine.config import Config
+    if Config.fromfile(args.config).get('default_scope') == 'mmseg':
+        return predict_segmentation(args)
 
     from mmdet.apis import inference_detector, init_detector
     from mmdet.registry import VISUALIZERS
@@ -42,6 +48,20 @@ def main(argv=None):
     kept = int((scores >= args.score_thr).sum())
     print(f'{args.out}: {kept} of {len(scores)} instances drawn (score >= {args.score_thr}); '
           f'top score {float(scores.max()) if len(scores) else 0.0:.3f}')
+
+
+
+def predict_segmentation(args):
+    from mmseg.apis import inference_model, init_model, show_result_pyplot
+    model = init_model(args.config, args.checkpoint, device=args.device)
+    result = inference_model(model, args.image)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    show_result_pyplot(model, args.image, result, show=False, draw_gt=False, out_file=args.out,
+                       opacity=0.6)
+    classes = model.dataset_meta['classes']
+    labels = result.pred_sem_seg.data.unique().tolist()
+    print(f'{args.out}: {len(labels)} classes predicted: '
+          + ', '.join(classes[i] for i in labels[:10]) + (' ...' if len(labels) > 10 else ''))
 
 
 if __name__ == '__main__':

@@ -112,3 +112,31 @@ def load_pretrained(model: nn.Module, path: str, prefix: Optional[str] = None) -
     if result.unexpected_keys:
         print_log(f'unexpected keys (ignored): {result.unexpected_keys}', logger='current')
     return dict(missing_keys=result.missing_keys, unexpected_keys=result.unexpected_keys)
+
+
+def convert_official_classifier(checkpoint: dict) -> 'OrderedDict[str, torch.Tensor]':
+    """An official ResTv2 ImageNet checkpoint as an mmpretrain ``ImageClassifier`` state dict.
+
+    ``backbone.*`` from :func:`convert_official_state_dict` (``norm`` -> ``norm3``) and the official
+    classifier ``head.{weight,bias}`` -> ``head.fc.{weight,bias}`` (``LinearClsHead``). The input
+    size does not matter: PA positional encoding has no size, so 224 and 384 models share weights.
+
+    Raises:
+        TypeError: no state dict; ValueError: no ``head`` or already in mmpretrain layout.
+    """
+    state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint)) \
+        if isinstance(checkpoint, dict) else checkpoint
+    if isinstance(state, dict) and any(k.startswith('backbone.') for k in state):
+        raise ValueError('checkpoint is already in the OpenMMLab layout (backbone.*): '
+                         'no conversion needed')
+    backbone = convert_official_state_dict(checkpoint)
+    state = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                        for k, v in state.items())
+    head = {k: v for k, v in state.items() if k.startswith('head.')}
+    if not head:
+        raise ValueError('checkpoint has no classifier head (head.weight, head.bias): '
+                         'is it an official ImageNet checkpoint?')
+    out = OrderedDict(('backbone.' + k, v) for k, v in backbone.items())
+    for k, v in head.items():
+        out['head.fc.' + k[len('head.'):]] = v
+    return out

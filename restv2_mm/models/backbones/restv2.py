@@ -275,6 +275,58 @@ class ResTv2(BaseModule):
                     m.eval()
         return self
 
+    # ----------------------------------------------------------------------------- lr decay
+    def get_layer_depth(self, param_name: str, prefix: str = '',
+                        decay_type: str = 'stage_wise') -> Tuple[int, int]:
+        """Depth of a parameter for learning-rate decay (paper appendix C.2: stage-wise, 0.9).
+
+        ``'stage_wise'``: the stem is 0, stage i (its patch embedding, blocks, CWin conv and output
+        norm) is i, and everything outside the backbone (neck, heads) is 5, the last.
+        ``'layer_wise'``: the stem is 0, the k-th block overall is k (1-based), a patch embedding
+        goes with the first block of its stage, a CWin conv and output norm with the last, and
+        everything outside the backbone is ``sum(depths) + 1``.
+
+        Args:
+            param_name: Full parameter name, e.g. ``'backbone.stage2.0.attn.q.weight'``.
+            prefix: The backbone's prefix in ``param_name`` (``'backbone.'`` in a detector).
+            decay_type: ``'stage_wise'`` or ``'layer_wise'``.
+
+        Returns:
+            (layer_id, num_layers): with ``num_layers - 1`` for parameters outside the backbone.
+            The lr multiplier is ``decay_rate ** (num_layers - 1 - layer_id)``.
+
+        Raises:
+            ValueError: unknown ``decay_type``.
+        """
+        depths = self.arch_settings['depths']
+        if decay_type == 'stage_wise':
+            num_layers = NUM_STAGES + 2
+        elif decay_type == 'layer_wise':
+            num_layers = sum(depths) + 2
+        else:
+            raise ValueError(f"decay_type must be 'stage_wise' or 'layer_wise', got {decay_type!r}")
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        first = name.split('.')[0]
+        if first == 'stem':
+            return 0, num_layers
+        if first.startswith('patch_'):
+            stage, where = int(first[len('patch_'):]), 'first'
+        elif first.startswith('stage'):
+            stage, where = int(first[len('stage'):]), int(name.split('.')[1])
+        elif first.startswith('cwin_conv'):
+            stage, where = int(first[len('cwin_conv'):]), 'last'
+        elif first.startswith('norm'):
+            stage, where = int(first[len('norm'):]) + 1, 'last'
+        else:
+            return num_layers - 1, num_layers
+        if decay_type == 'stage_wise':
+            return stage, num_layers
+        before = sum(depths[:stage - 1])
+        block = {'first': 0, 'last': depths[stage - 1] - 1}.get(where, where)
+        return before + block + 1, num_layers
+
     # ----------------------------------------------------------------------------- forward
     def _run_stage(self, i: int, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
         for blk in getattr(self, f'stage{i + 1}'):

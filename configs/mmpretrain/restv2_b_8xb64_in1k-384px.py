@@ -1,0 +1,3 @@
+# ResTv2-B fine-tuned at 384x384 (paper appendix C.1), stochastic depth 0.3.
+_base_ = './restv2_t_8xb64_in1k-384px.py'
+model = dict(backbone=dict(arch='base', drop_path_rate=0.3), head=dict(in_channels=768))

@@ -1,0 +1,5 @@
+# UperNet + ResTv2-B on ADE20K (paper Table 5), stochastic depth 0.3; otherwise as the T config.
+_base_ = './upernet_restv2_t_512x512_160k_ade20k.py'
+pretrained = None
+model = dict(backbone=dict(arch='base', drop_path_rate=0.3,
+                           init_cfg=dict(type='Pretrained', checkpoint=pretrained)))

@@ -1,0 +1,3 @@
+from .lr_decay import ResTv2LearningRateDecayOptimizerConstructor
+
+__all__ = ['ResTv2LearningRateDecayOptimizerConstructor']
