@@ -1,4 +1,4 @@
-"""Print loss at start and end and the final metrics of mmengine work dirs.
+"""Print loss at start and end and the final metrics (mAP, mIoU, accuracy) of mmengine work dirs.
 
     python tools/summarize_runs.py WORK_DIR [WORK_DIR ...]
 
@@ -8,6 +8,10 @@ import glob
 import json
 import os
 import sys
+
+# The headline metrics of mmdet's CocoMetric, mmseg's IoUMetric and mmpretrain's Accuracy.
+METRICS = ('bbox_mAP', 'segm_mAP', 'bbox_mAP_50', 'segm_mAP_50', 'aAcc', 'mIoU', 'mAcc',
+           'accuracy/top1', 'accuracy/top5')
 
 
 def summarize(work_dir: str) -> dict:
@@ -21,13 +25,12 @@ def summarize(work_dir: str) -> dict:
         raise FileNotFoundError(f'no */vis_data/scalars.json in {work_dir!r}: did training run?')
     records = [json.loads(line) for line in open(files[-1]) if line.strip()]
     losses = [r for r in records if 'loss' in r]
-    metrics = [r for r in records if 'loss' not in r and any('mAP' in k for k in r)]
+    metrics = [r for r in records if 'loss' not in r and any(k.endswith(METRICS) for k in r)]
     return dict(
         work_dir=work_dir,
         first_loss=(losses[0]['step'], losses[0]['loss']) if losses else None,
         last_loss=(losses[-1]['step'], losses[-1]['loss']) if losses else None,
-        metrics={k: v for k, v in (metrics[-1] if metrics else {}).items()
-                 if k.endswith(('bbox_mAP', 'segm_mAP', 'bbox_mAP_50', 'segm_mAP_50'))})
+        metrics={k: v for k, v in (metrics[-1] if metrics else {}).items() if k.endswith(METRICS)})
 
 
 def main(argv):
