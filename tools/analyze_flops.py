@@ -22,7 +22,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
 import restv2_mm  # noqa: E402,F401
-from restv2_mm.analysis import GROUPS, analyze_flops, count_params, measure_latency  # noqa: E402
+from restv2_mm.analysis import (GROUPS, analyze_flops, count_params,  # noqa: E402
+                                measure_interleaved)
 from restv2_mm.analysis.model_io import (DEFAULT_SHAPES, TensorForward, build_model,  # noqa: E402
                                          config_scope, dataset_inputs, fixed_input)
 
@@ -113,27 +114,21 @@ def analyze_row(cfg, path, style, args):
         row[g] = round(totals[g] / n / 1e9, 3)
     row['uncounted_ops'] = ' '.join(sorted(uncounted))
     inputs, data_samples = samples[0]
+    inputs = inputs.to(args.device)  # once, not inside the timed call
     fwd = TensorForward(model, scope, data_samples)
-    return row, (lambda: fwd(inputs.to(args.device))), inputs.shape[0]
+    return row, (lambda: fwd(inputs)), inputs.shape[0]
 
 
 def add_latency(rows, forwards, args):
-    """Median/min/max ms per row, in interleaved rounds (row 1, row 2, ..., then again), so that
-    a slow spell of a noisy machine hits every row alike and the ratios between rows hold."""
-    times = [[] for _ in rows]
+    """Median/min/max ms per row, measured side by side (:func:`measure_interleaved`)."""
     with torch.no_grad():
-        for fn, _ in forwards:
-            measure_latency(fn, warmup=1, repeat=1, device=args.device)
-        for _ in range(args.repeat):
-            for i, (fn, _) in enumerate(forwards):
-                times[i].append(measure_latency(fn, warmup=0, repeat=1,
-                                                device=args.device)['median_ms'])
-    for row, t, (_, batch) in zip(rows, times, forwards):
-        t = sorted(t)
-        median = t[len(t) // 2] if len(t) % 2 else (t[len(t) // 2 - 1] + t[len(t) // 2]) / 2
-        row.update(ms_median=round(median, 1), ms_min=round(t[0], 1), ms_max=round(t[-1], 1))
+        stats = measure_interleaved([fn for fn, _ in forwards], warmup=1, repeat=args.repeat,
+                                    device=args.device)
+    for row, lat, (_, batch) in zip(rows, stats, forwards):
+        row.update(ms_median=round(lat['median_ms'], 1), ms_min=round(lat['min_ms'], 1),
+                   ms_max=round(lat['max_ms'], 1))
         if row.pop('_classifier'):
-            row['images_per_s'] = round(batch / median * 1e3, 1)
+            row['images_per_s'] = round(batch / lat['median_ms'] * 1e3, 1)
 
 
 def to_markdown(rows):

@@ -14,12 +14,23 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
 
 import restv2_mm  # noqa: E402,F401
-from restv2_mm.analysis import count_params, flop_analyzer, measure_latency  # noqa: E402
+from restv2_mm.analysis import count_params, flop_analyzer, measure_interleaved  # noqa: E402
+from restv2_mm.analysis.model_io import build_model  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class BackboneNeck(torch.nn.Module):
+    """A detector's ``extract_feat`` (backbone + neck) as a module, for FLOPs tracing."""
+
+    def __init__(self, detector):
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, x):
+        return self.detector.extract_feat(x)
 
 
 def main(argv=None):
@@ -33,45 +44,25 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     cfg = Config.fromfile(args.config)
-    if cfg.model.backbone.get('type') != 'ResTv2':
-        raise ValueError(f'{args.config}: the backbone is {cfg.model.backbone.get("type")!r}, '
-                         "not 'ResTv2'; --styles needs a ResTv2 backbone")
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    from mmdet.registry import MODELS
     torch.manual_seed(0)
     x = torch.randn(1, 3, *args.shape)
-    models = {}
-    for style in args.styles:
-        model_cfg = cfg.model.copy()
-        model_cfg.backbone = dict(model_cfg.backbone, style=style, init_cfg=None)
-        models[style] = MODELS.build(model_cfg).eval()
-    rows = {s: [] for s in args.styles}
+    # build_model rebuilds the ResTv2 backbone per style and refuses other backbones.
+    models = {style: build_model(cfg, style, name=args.config) for style in args.styles}
     with torch.no_grad():
-        for style, model in models.items():
-            model.extract_feat(x)  # warm-up
-        for _ in range(args.repeat):  # interleaved rounds
-            for style, model in models.items():
-                rows[style].append(measure_latency(lambda: model.extract_feat(x), warmup=0,
-                                                   repeat=1)['median_ms'])
+        stats = dict(zip(args.styles, measure_interleaved(
+            [lambda m=m: m.extract_feat(x) for m in models.values()], warmup=1,
+            repeat=args.repeat)))
     print(f'| style | params (M) | backbone+neck forward ms, {args.shape[0]}x{args.shape[1]} '
           f'(median [min, max] of {args.repeat}) | ratio to {args.styles[0]} |'
           + (' GFLOPs |' if args.flops else ''))
     print('|---|---|---|---|' + ('---|' if args.flops else ''))
-    base = sorted(rows[args.styles[0]])[len(rows[args.styles[0]]) // 2]
+    base = stats[args.styles[0]]['median_ms']
     for style, model in models.items():
-        t = sorted(rows[style])
-        med = t[len(t) // 2]
-        line = (f'| {style} | {count_params(model) / 1e6:.2f} | {med:.0f} [{t[0]:.0f}, {t[-1]:.0f}] '
-                f'| {med / base:.2f} |')
+        lat = stats[style]
+        line = (f'| {style} | {count_params(model) / 1e6:.2f} | {lat["median_ms"]:.0f} '
+                f'[{lat["min_ms"]:.0f}, {lat["max_ms"]:.0f}] | {lat["median_ms"] / base:.2f} |')
         if args.flops:
-            class Feat(torch.nn.Module):
-                def __init__(self, m):
-                    super().__init__()
-                    self.m = m
-
-                def forward(self, inp):
-                    return self.m.extract_feat(inp)
-            line += f' {flop_analyzer(Feat(model), x).total() / 1e9:.1f} |'
+            line += f' {flop_analyzer(BackboneNeck(model), x).total() / 1e9:.1f} |'
         print(line)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
           f'{os.uname().machine}, {os.cpu_count()} CPUs')

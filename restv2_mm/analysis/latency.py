@@ -1,7 +1,7 @@
 """Latency measurement: median, min and max over repeated runs after warm-up."""
 import statistics
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, List, Sequence
 
 import torch
 
@@ -22,18 +22,36 @@ def measure_latency(fn: Callable[[], object], warmup: int = 1, repeat: int = 5,
     Raises:
         ValueError: ``repeat`` < 1 or ``warmup`` < 0.
     """
+    return measure_interleaved([fn], warmup=warmup, repeat=repeat, device=device)[0]
+
+
+def measure_interleaved(fns: Sequence[Callable[[], object]], warmup: int = 1, repeat: int = 5,
+                        device: str = 'cpu') -> List[Dict[str, float]]:
+    """Time several ``fn()`` side by side, in milliseconds, in interleaved rounds.
+
+    Each round runs every function once (fn 1, fn 2, ..., then again), so a slow spell of a noisy
+    machine hits every row alike and the ratios between rows hold.
+
+    Returns:
+        list of dicts as :func:`measure_latency`, one per function, in order.
+
+    Raises:
+        ValueError: ``repeat`` < 1 or ``warmup`` < 0.
+    """
     if repeat < 1 or warmup < 0:
         raise ValueError(f'repeat must be >= 1 and warmup >= 0, got repeat={repeat}, '
                          f'warmup={warmup}')
     sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
-    for _ in range(warmup):
-        fn()
-    times = []
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - start) * 1e3)
-    return dict(median_ms=statistics.median(times), min_ms=min(times), max_ms=max(times),
-                repeat=repeat)
+        for fn, t in zip(fns, times):
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            t.append((time.perf_counter() - start) * 1e3)
+    return [dict(median_ms=statistics.median(t), min_ms=min(t), max_ms=max(t), repeat=repeat)
+            for t in times]
