@@ -32,7 +32,28 @@ def read_checkpoint(path: str) -> dict:
                            f'(truncated or another format): {type(e).__name__}: {e}') from e
 
 
-def convert_official_state_dict(checkpoint: dict, prefix: Optional[str] = None) -> 'OrderedDict[str, torch.Tensor]':
+def unwrap_state_dict(checkpoint: dict) -> 'OrderedDict[str, torch.Tensor]':
+    """The state dict inside a checkpoint (under ``state_dict`` or ``model``, or the checkpoint
+    itself), with DataParallel's ``module.`` prefix removed.
+
+    Raises:
+        TypeError: ``checkpoint`` holds no state dict.
+    """
+    state = checkpoint
+    if isinstance(checkpoint, dict):
+        for key in ('state_dict', 'model'):
+            if isinstance(checkpoint.get(key), dict):
+                state = checkpoint[key]
+                break
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise TypeError('checkpoint holds no state dict (expected a dict of tensors, or one under '
+                        "'model' or 'state_dict')")
+    return OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                       for k, v in state.items())
+
+
+def convert_official_state_dict(checkpoint: dict,
+                                prefix: Optional[str] = None) -> 'OrderedDict[str, torch.Tensor]':
     """Turn an official ResTv2 checkpoint (or an mmdet/mmseg/mmpretrain one) into backbone keys.
 
     The official release keeps the weights under ``model`` (or ``state_dict``), possibly prefixed
@@ -51,17 +72,7 @@ def convert_official_state_dict(checkpoint: dict, prefix: Optional[str] = None) 
     Raises:
         TypeError: ``checkpoint`` holds no state dict.
     """
-    state = checkpoint
-    if isinstance(checkpoint, dict):
-        for key in ('state_dict', 'model'):
-            if isinstance(checkpoint.get(key), dict):
-                state = checkpoint[key]
-                break
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise TypeError('checkpoint holds no state dict (expected a dict of tensors, or one under '
-                        "'model' or 'state_dict')")
-    state = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
-                        for k, v in state.items())
+    state = unwrap_state_dict(checkpoint)
     if prefix is None and any(k.startswith('backbone.') for k in state):
         prefix = 'backbone.'
     if prefix:
@@ -124,14 +135,11 @@ def convert_official_classifier(checkpoint: dict) -> 'OrderedDict[str, torch.Ten
     Raises:
         TypeError: no state dict; ValueError: no ``head`` or already in mmpretrain layout.
     """
-    state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint)) \
-        if isinstance(checkpoint, dict) else checkpoint
-    if isinstance(state, dict) and any(k.startswith('backbone.') for k in state):
+    state = unwrap_state_dict(checkpoint)
+    if any(k.startswith('backbone.') for k in state):
         raise ValueError('checkpoint is already in the OpenMMLab layout (backbone.*): '
                          'no conversion needed')
-    backbone = convert_official_state_dict(checkpoint)
-    state = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
-                        for k, v in state.items())
+    backbone = convert_official_state_dict(state)
     head = {k: v for k, v in state.items() if k.startswith('head.')}
     if not head:
         raise ValueError('checkpoint has no classifier head (head.weight, head.bias): '
