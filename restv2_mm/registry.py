@@ -6,14 +6,17 @@ installed library. Libraries that are not installed are skipped.
 """
 import importlib
 
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
 from .models import ResTv2
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
 
 
 def register_all() -> list:
-    """Register ``ResTv2`` (MODELS) and ``ResTv2LearningRateDecayOptimizerConstructor``
-    (OPTIM_WRAPPER_CONSTRUCTORS) in every installed library's registries.
+    """Register ``ResTv2`` in every installed library's MODELS registry, and
+    ``ResTv2LearningRateDecayOptimizerConstructor`` in mmengine's root OPTIM_WRAPPER_CONSTRUCTORS,
+    which the mmdet, mmseg and mmpretrain registries search as their parent.
 
     Returns:
         list[str]: the libraries registered into.
@@ -21,9 +24,8 @@ def register_all() -> list:
     try:  # the constructor builds on mmpretrain's
         from .engine.optimizers import ResTv2LearningRateDecayOptimizerConstructor as decay
     except ImportError:
-        decay = None
-    if decay is not None:  # the root registry: found from any scope, mmengine's own included
-        from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+        pass
+    else:
         OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=decay, force=True)
     done = []
     for lib in LIBRARIES:
@@ -32,7 +34,5 @@ def register_all() -> list:
         except ImportError:
             continue
         registry.MODELS.register_module(name='ResTv2', module=ResTv2, force=True)
-        if decay is not None:
-            registry.OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=decay, force=True)
         done.append(lib)
     return done

@@ -1,8 +1,10 @@
 """Stage-wise / layer-wise learning-rate decay for models with a ResTv2 backbone."""
-from typing import List
+from typing import List, Optional
 
 from mmpretrain.engine.optimizers import LearningRateDecayOptimWrapperConstructor
 from torch import nn
+
+from ...models.backbones.restv2 import DECAY_TYPES
 
 
 class ResTv2LearningRateDecayOptimizerConstructor(LearningRateDecayOptimWrapperConstructor):
@@ -31,17 +33,24 @@ class ResTv2LearningRateDecayOptimizerConstructor(LearningRateDecayOptimWrapperC
         ValueError: unknown ``decay_type``.
     """
 
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None):
+        paramwise_cfg = dict(paramwise_cfg or {})
+        self.decay_type = paramwise_cfg.pop('decay_type', 'stage_wise')
+        if self.decay_type not in DECAY_TYPES:
+            raise ValueError(f"decay_type must be 'stage_wise' or 'layer_wise', "
+                             f'got {self.decay_type!r}')
+        # mmpretrain's constructor reads the rate under this name.
+        paramwise_cfg['layer_decay_rate'] = paramwise_cfg.pop('decay_rate', 1.0)
+        super().__init__(optim_wrapper_cfg, paramwise_cfg)
+
     def add_params(self, params: List[dict], module: nn.Module, prefix: str = '',
                    get_layer_depth=None, **kwargs) -> None:
-        if get_layer_depth is None:
+        if get_layer_depth is None:  # the top-level call: ask the model's backbone
             backbone = getattr(module, 'backbone', None)
             if not hasattr(backbone, 'get_layer_depth'):
                 raise TypeError(f'{type(self).__name__} needs a model whose backbone has '
                                 f'get_layer_depth (ResTv2); got {type(backbone).__name__}')
-            decay_type = self.paramwise_cfg.get('decay_type', 'stage_wise')
-            backbone.get_layer_depth('backbone.stem', 'backbone.', decay_type)  # validates it
-            self.paramwise_cfg['layer_decay_rate'] = self.paramwise_cfg.get('decay_rate', 1.0)
 
             def get_layer_depth(name):
-                return backbone.get_layer_depth(name, 'backbone.', decay_type)
+                return backbone.get_layer_depth(name, 'backbone.', self.decay_type)
         super().add_params(params, module, prefix=prefix, get_layer_depth=get_layer_depth)

@@ -15,6 +15,7 @@ from .checkpoint import load_pretrained
 
 NUM_STAGES = 4
 STYLES = ('global', 'win', 'cwin', 'hwin')
+DECAY_TYPES = ('stage_wise', 'layer_wise')
 
 
 class ResTv2(BaseModule):
@@ -298,13 +299,10 @@ class ResTv2(BaseModule):
         Raises:
             ValueError: unknown ``decay_type``.
         """
-        depths = self.arch_settings['depths']
-        if decay_type == 'stage_wise':
-            num_layers = NUM_STAGES + 2
-        elif decay_type == 'layer_wise':
-            num_layers = sum(depths) + 2
-        else:
+        if decay_type not in DECAY_TYPES:
             raise ValueError(f"decay_type must be 'stage_wise' or 'layer_wise', got {decay_type!r}")
+        depths = self.arch_settings['depths']
+        num_layers = NUM_STAGES + 2 if decay_type == 'stage_wise' else sum(depths) + 2
         if not param_name.startswith(prefix):
             return num_layers - 1, num_layers
         name = param_name[len(prefix):]
