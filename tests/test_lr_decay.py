@@ -1,6 +1,5 @@
 """Stage-wise / layer-wise lr decay (paper appendix C.2) against hand-computed multipliers."""
 import pytest
-import torch
 from mmengine.optim import build_optim_wrapper
 from torch import nn
 

@@ -50,8 +50,8 @@ def main(argv=None):
           f'top score {float(scores.max()) if len(scores) else 0.0:.3f}')
 
 
-
 def predict_segmentation(args):
+    """Draw an mmseg model's class map for ``args.image`` to ``args.out`` (dataset palette)."""
     from mmseg.apis import inference_model, init_model, show_result_pyplot
     model = init_model(args.config, args.checkpoint, device=args.device)
     result = inference_model(model, args.image)

@@ -79,8 +79,9 @@ def analyze_flops(model: torch.nn.Module, inputs: Any) -> Dict[str, Any]:
 
     Returns:
         dict: ``total`` (int), ``groups`` (see :func:`group_flops`), ``by_operator``,
-        ``by_module`` (module name -> multiply-adds, '' for the whole model) and ``uncounted`` (op name -> number of calls that have no FLOPs handle, e.g. elementwise ops,
-        NMS), so that nothing disappears silently.
+        ``by_module`` (module name -> multiply-adds, '' for the whole model) and ``uncounted``
+        (op name -> number of calls that have no FLOPs handle, e.g. elementwise ops, NMS), so
+        that nothing disappears silently.
     """
     analyzer = flop_analyzer(model, inputs)
     by_operator = dict(analyzer.by_operator())

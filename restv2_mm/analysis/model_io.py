@@ -114,4 +114,3 @@ def dataset_inputs(cfg: Config, model: nn.Module, num_images: int,
         with torch.no_grad():
             data = model.data_preprocessor(batch, False)
         yield data['inputs'], data.get('data_samples')
-
