@@ -6,17 +6,21 @@ installed library. Libraries that are not installed are skipped.
 """
 import importlib
 
-from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.fileio import register_backend
+from mmengine.registry import HOOKS, OPTIM_WRAPPER_CONSTRUCTORS
 
+from .engine.atomic_backend import AtomicLocalBackend
+from .engine.hooks import RNGStateHook
 from .models import ResTv2
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
 
 
 def register_all() -> list:
-    """Register ``ResTv2`` in every installed library's MODELS registry, and
-    ``ResTv2LearningRateDecayOptimizerConstructor`` in mmengine's root OPTIM_WRAPPER_CONSTRUCTORS,
-    which the mmdet, mmseg and mmpretrain registries search as their parent.
+    """Register ``ResTv2`` in every installed library's MODELS registry;
+    ``ResTv2LearningRateDecayOptimizerConstructor`` and ``RNGStateHook`` in mmengine's root
+    OPTIM_WRAPPER_CONSTRUCTORS and HOOKS, which the mmdet, mmseg and mmpretrain registries search
+    as their parent; and the ``'atomic_local'`` file backend (checkpoint ``backend_args``).
 
     Returns:
         list[str]: the libraries registered into.
@@ -27,6 +31,8 @@ def register_all() -> list:
         pass
     else:
         OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=decay, force=True)
+    HOOKS.register_module(module=RNGStateHook, force=True)
+    register_backend('atomic_local', AtomicLocalBackend, force=True)
     done = []
     for lib in LIBRARIES:
         try:

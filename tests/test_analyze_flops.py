@@ -110,7 +110,7 @@ def test_config_without_restv2(tmp_path):
 
 
 @pytest.mark.parametrize('args,words', [
-    (['--num-images', 2], 'needs a val_dataloader'),
+    (['--num-images', 2], 'needs a val_dataloader'),  # B24
     (['--out', 'x.txt'], '--out must end in .json, .csv or .md'),
     (['--shape', 0, 5], '--shape H W must be positive'),
 ])

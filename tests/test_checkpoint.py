@@ -56,7 +56,7 @@ def test_plain_state_dict_and_backbone_prefix(tmp_path):
             assert torch.equal(v, dst.state_dict()[k]), (path, k)
 
 
-def test_shape_mismatch_names_key_and_shapes(tmp_path):
+def test_shape_mismatch_names_key_and_shapes(tmp_path):  # B22
     path = tmp_path / 'large.pth'
     torch.save({'model': ResTv2('large', out_indices=(3, )).state_dict()}, path)
     dst = ResTv2('tiny', init_cfg=dict(type='Pretrained', checkpoint=str(path)))
@@ -68,17 +68,17 @@ def test_shape_mismatch_names_key_and_shapes(tmp_path):
 
 
 def test_missing_and_broken_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match='nope.pth'):
+    with pytest.raises(FileNotFoundError, match='nope.pth'):  # B19
         ResTv2('tiny', init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'nope.pth'))
                ).init_weights()
     src = tmp_path / 'full.pth'
     torch.save({'model': ResTv2('tiny').state_dict()}, src)
     cut = tmp_path / 'cut.pth'
-    cut.write_bytes(src.read_bytes()[:4096])
+    cut.write_bytes(src.read_bytes()[:4096])  # B20
     with pytest.raises(RuntimeError, match='not a readable torch checkpoint'):
         ResTv2('tiny', init_cfg=dict(type='Pretrained', checkpoint=str(cut))).init_weights()
     text = tmp_path / 'notes.txt'
-    text.write_text('hello')
+    text.write_text('hello')  # B21
     with pytest.raises(RuntimeError, match='not a readable torch checkpoint'):
         ResTv2('tiny', init_cfg=dict(type='Pretrained', checkpoint=str(text))).init_weights()
 

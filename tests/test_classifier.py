@@ -72,7 +72,7 @@ def test_get_model_and_inferencer(official, tmp_path, data_root):
     assert 0 <= result['pred_label'] < 1000 and 0 <= result['pred_score'] <= 1
 
 
-def test_converter_refuses_bad_input(tmp_path):
+def test_converter_refuses_bad_input(tmp_path):  # B27
     mm = tmp_path / 'mm.pth'
     torch.save({'state_dict': {'backbone.stem.norm.weight': torch.ones(96)}}, mm)
     proc = subprocess.run([sys.executable, 'tools/convert_official_ckpt.py', str(mm),

@@ -58,7 +58,7 @@ def test_layer_wise_multipliers():
         assert got[name][0] == pytest.approx(lr), name
 
 
-def test_bad_decay_type_and_model():
+def test_bad_decay_type_and_model():  # B28
     with pytest.raises(ValueError, match="decay_type must be 'stage_wise' or 'layer_wise'"):
         lrs(Segmentor(), decay_rate=0.9, decay_type='block_wise')
     with pytest.raises(TypeError, match='get_layer_depth'):

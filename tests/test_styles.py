@@ -89,8 +89,8 @@ def test_large_odd_input(style):
 
 
 @pytest.mark.parametrize('kwargs,words', [
-    (dict(style='shifted'), ['style', "'shifted'", 'global']),
-    (dict(style='win', window_size=0), ['window_size', '0']),
+    (dict(style='shifted'), ['style', "'shifted'", 'global']),  # B11
+    (dict(style='win', window_size=0), ['window_size', '0']),  # B12
     (dict(style='win', window_size=(64, 32, 16)), ['window_size', '4 positive ints']),
     (dict(style='win', window_size=(64, 32, 16, 7.5)), ['window_size']),
     (dict(style='win', window_size='8'), ['window_size']),

@@ -16,7 +16,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import restv2_mm  # noqa: E402,F401
 from restv2_mm.engine import (add_common_args, allow_runner_checkpoints,  # noqa: E402
-                              apply_common_args, parse_common_args)
+                              apply_common_args, check_data_roots,
+                              check_whole_model_checkpoint, parse_common_args)
 
 
 def parse_args(argv=None):
@@ -35,6 +36,8 @@ def main(argv=None):
     allow_runner_checkpoints()
     cfg = apply_common_args(Config.fromfile(args.config), args)
     cfg.load_from = args.checkpoint
+    check_data_roots(cfg, ['test_dataloader'])
+    check_whole_model_checkpoint(args.checkpoint, cfg)
     if args.tta:
         if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
             raise ValueError(f'--tta needs tta_model and tta_pipeline in {args.config}')

@@ -3,6 +3,10 @@
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
                           [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
+``--resume`` alone continues from the newest complete checkpoint in the work dir. Checkpoints are
+written atomically and carry the random generators (``restv2_mm.engine``), so a run killed after
+a checkpoint and resumed repeats the uninterrupted losses.
+
 The default scope (mmdet, mmseg or mmpretrain) comes from the config; restv2-mm registers itself
 through the config's ``custom_imports``.
 """
@@ -18,7 +22,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import restv2_mm  # noqa: E402,F401  (registers ResTv2 even for configs without custom_imports)
 from restv2_mm.engine import (add_common_args, allow_runner_checkpoints,  # noqa: E402
-                              apply_common_args, parse_common_args)
+                              apply_common_args, check_data_roots,
+                              check_whole_model_checkpoint, parse_common_args)
 
 
 def parse_args(argv=None):
@@ -35,7 +40,15 @@ def main(argv=None):
     args = parse_args(argv)
     allow_runner_checkpoints()
     cfg = apply_common_args(Config.fromfile(args.config), args)
+    loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') else [])
+    check_data_roots(cfg, loaders)
+    if cfg.get('load_from') and not cfg.get('resume'):
+        check_whole_model_checkpoint(cfg.load_from, cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    batch = cfg.train_dataloader.get('batch_size', 1)
+    # One line per process (mmengine logs only rank 0): shows every rank started.
+    print(f'rank {runner.rank} of {runner.world_size}: {batch} images per process, effective '
+          f'batch {batch * runner.world_size}', flush=True)
     runner.train()
 
 

@@ -8,6 +8,8 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import nn
 
+from ..engine.runtime import check_model_channels
+
 # Paper input sizes (H, W): Table 4 (1280x800), Table 5 (2048x512), Table 1 (224).
 DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048), 'mmpretrain': (224, 224)}
 SCOPES = tuple(DEFAULT_SHAPES)
@@ -37,6 +39,7 @@ def build_model(cfg: Config, style: Optional[str] = None, name: str = 'config') 
         ValueError: ``style`` is given but the backbone is not ResTv2.
     """
     scope = config_scope(cfg, name)
+    check_model_channels(cfg.get('model'))
     init_default_scope(scope)
     model_cfg = cfg.model.copy()
     backbone = model_cfg.get('backbone', {})

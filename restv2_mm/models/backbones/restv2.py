@@ -65,7 +65,8 @@ class ResTv2(BaseModule):
     Raises:
         ValueError / TypeError: for an unknown ``arch``, a malformed arch dict, ``out_indices`` or
             ``frozen_stages`` out of range, or an input that is not a 4-D float tensor with
-            ``in_channels`` channels. Each message names the argument and the expected value.
+            ``in_channels`` channels, or that holds NaN/Inf (the message gives the count and the
+            first (n, c, h, w) position). Each message names the argument and the expected value.
     """
 
     arch_zoo: Dict[str, dict] = {
@@ -143,20 +144,21 @@ class ResTv2(BaseModule):
         self._freeze_stages()
 
     # ----------------------------------------------------------------------------- arguments
-    def _parse_arch(self, arch: Union[str, dict]) -> dict:
+    @classmethod
+    def _parse_arch(cls, arch: Union[str, dict]) -> dict:
         if isinstance(arch, str):
             key = arch.lower()
-            if key not in self.arch_zoo:
-                raise ValueError(f'arch must be one of {sorted(set(self.arch_zoo))} or a dict with '
-                                 f'keys {self.arch_keys}, got {arch!r}')
-            return {k: list(v) for k, v in self.arch_zoo[key].items()}
+            if key not in cls.arch_zoo:
+                raise ValueError(f'arch must be one of {sorted(set(cls.arch_zoo))} or a dict with '
+                                 f'keys {cls.arch_keys}, got {arch!r}')
+            return {k: list(v) for k, v in cls.arch_zoo[key].items()}
         if not isinstance(arch, dict):
             raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
-        missing = [k for k in self.arch_keys if k not in arch]
+        missing = [k for k in cls.arch_keys if k not in arch]
         if missing:
-            raise ValueError(f'arch dict is missing keys {missing}; it needs {self.arch_keys}')
+            raise ValueError(f'arch dict is missing keys {missing}; it needs {cls.arch_keys}')
         settings = {}
-        for k in self.arch_keys:
+        for k in cls.arch_keys:
             v = arch[k]
             if (not isinstance(v, (list, tuple)) or len(v) != NUM_STAGES
                     or not all(isinstance(x, int) and x >= 1 for x in v)):
@@ -202,6 +204,18 @@ class ResTv2(BaseModule):
             raise ValueError(f'out_indices has duplicates: {tuple(out_indices)}')
         return tuple(sorted(norm))
 
+    @classmethod
+    def output_channels(cls, arch: Union[str, dict] = 'tiny',
+                        out_indices: Sequence[int] = (0, 1, 2, 3)) -> Tuple[int, ...]:
+        """Channels of the outputs for ``arch`` and ``out_indices``, in output order (what a
+        neck's ``in_channels`` must be), without building the model.
+
+        Raises:
+            ValueError / TypeError: as the constructor, for a bad ``arch`` or ``out_indices``.
+        """
+        dims = cls._parse_arch(arch)['embed_dims']
+        return tuple(dims[i] for i in cls._parse_out_indices(out_indices))
+
     def _check_input(self, x) -> None:
         if not isinstance(x, torch.Tensor):
             raise TypeError(f'ResTv2 input x must be a torch.Tensor, got {type(x).__name__}')
@@ -214,6 +228,14 @@ class ResTv2(BaseModule):
                              f'{self.in_channels} (shape {tuple(x.shape)})')
         if x.shape[0] == 0 or x.shape[2] == 0 or x.shape[3] == 0:
             raise ValueError(f'ResTv2 input x must have N, H, W >= 1, got shape {tuple(x.shape)}')
+        if not torch.compiler.is_compiling() and not bool(torch.isfinite(x).all()):
+            # Said here: a NaN in the image otherwise surfaces as a NaN loss many layers later.
+            bad = ~torch.isfinite(x)
+            first = tuple(bad.nonzero()[0].tolist())
+            raise ValueError(
+                f'ResTv2 input x has {int(torch.isnan(x).sum())} NaN and '
+                f'{int(torch.isinf(x).sum())} Inf values (shape {tuple(x.shape)}); the first is at '
+                f'(n, c, h, w) = {first}: check the image file and the data preprocessor')
 
     # ----------------------------------------------------------------------------- weights
     def init_weights(self) -> None:
