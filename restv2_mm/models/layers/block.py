@@ -7,6 +7,7 @@ from mmcv.cnn.bricks import DropPath
 from torch import nn
 
 from .emsav2 import EMSAv2
+from .fused import fusable, linear_add, linear_gelu
 from .window import window_merge, window_partition
 
 
@@ -17,7 +18,7 @@ class Mlp(nn.Module):
     linears ``fc1`` and ``fc2``.
 
     Shape:
-        (..., C) -> (..., C).
+        (..., C) -> (..., C); ``forward(x, residual)`` returns ``residual + mlp(x)``.
     """
 
     def __init__(self, embed_dims: int, mlp_ratio: float = 4., act_cfg: dict = dict(type='GELU'),
@@ -29,8 +30,12 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, embed_dims)
         self.drop = nn.Dropout(drop)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+        exact_gelu = isinstance(self.act, nn.GELU) and self.act.approximate == 'none'
+        if exact_gelu and (self.drop.p == 0 or not self.training) and fusable(x, self):
+            return linear_add(linear_gelu(x, self.fc1), self.fc2, residual)
+        out = self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+        return out if residual is None else residual + out
 
 
 class ResTv2Block(nn.Module):
@@ -71,5 +76,12 @@ class ResTv2Block(nn.Module):
         return window_merge(self.attn(windows, (s, s)), hw_shape, padded, s)
 
     def forward(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
-        x = x + self.drop_path(self._attention(self.norm1(x), hw_shape))
-        return x + self.drop_path(self.mlp(self.norm2(x)))
+        if self.training and not isinstance(self.drop_path, nn.Identity):
+            x = x + self.drop_path(self._attention(self.norm1(x), hw_shape))
+            return x + self.drop_path(self.mlp(self.norm2(x)))
+        # No stochastic depth: the residual adds go into the output linears (fused on CPU).
+        if self.window_size is None:
+            x = self.attn(self.norm1(x), hw_shape, residual=x)
+        else:
+            x = x + self._attention(self.norm1(x), hw_shape)
+        return self.mlp(self.norm2(x), residual=x)

@@ -10,8 +10,9 @@ from .pa import PA
 
 def _tokens(x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
     """(N, C, H, W) -> tokens (N, H*W, C) and (H, W)."""
-    h, w = x.shape[-2:]
-    return x.flatten(2).transpose(1, 2), (h, w)
+    n, c, h, w = x.shape
+    # A view for channels-last maps (what the convs after a stage produce), one copy otherwise.
+    return x.permute(0, 2, 3, 1).reshape(n, h * w, c), (h, w)
 
 
 class ConvStem(nn.Module):
