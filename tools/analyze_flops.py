@@ -18,30 +18,17 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
 import restv2_mm  # noqa: E402,F401
 from restv2_mm.analysis import (GROUPS, analyze_flops, count_params,  # noqa: E402
                                 measure_interleaved)
 from restv2_mm.analysis.model_io import (DEFAULT_SHAPES, TensorForward, build_model,  # noqa: E402
-                                         config_scope, dataset_inputs, fixed_input)
+                                         config_scope, dataset_inputs, fixed_input,
+                                         load_config)
 
 STYLES = ('global', 'win', 'cwin', 'hwin')
-
-
-def load_config(path: str) -> Config:
-    """A config file, or a stock one named like ``mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py``.
-
-    Raises:
-        FileNotFoundError: no such file.
-    """
-    if '::' in path:
-        from mmengine.hub import get_config
-        return get_config(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'config not found: {path!r}')
-    return Config.fromfile(path)
 
 
 def parse_args(argv=None):

@@ -6,8 +6,8 @@
 
 Suites (all rows of a suite are timed side by side, in interleaved rounds):
 
-- ``reference``: ResTv2-T backbone as shipped (``ours``), with ``with_cp`` (training memory only),
-  and the eager reference (``tools/eager_reference.py``: the official code's computation with
+- ``reference``: ResTv2-T backbone as shipped (``ours``), with ``with_cp`` (training memory only,
+  also per image at batch 2 with and without it), and the eager reference (``tools/eager_reference.py``: the official code's computation with
   ``q @ k^T``, softmax, ``@ v``) on the same weights, at 224 (batch 8 on CPU, 64 on GPU), 1333x800
   (an 800x1344 padded input, batch 1) and 2048x512 (batch 1). Also the largest output difference.
 - ``models``: backbones at 224 (batch 8 / 64) and whole Mask R-CNN (1280x800) and UperNet
@@ -39,7 +39,6 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'tools'))
 
 import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
 
 from eager_reference import eager_forward  # noqa: E402
 from restv2_mm.analysis.latency import measure_interleaved  # noqa: E402
@@ -73,6 +72,11 @@ def rows_for(suites, device):
                           batch=batch),
                      dict(group=group, name='ours, with_cp', kind='restv2', impl='ours',
                           size=size, batch=batch, with_cp=True, train_only=True)]
+        # Training memory per image with and without with_cp, at batch 2 (issue 7 target: <= 1/2).
+        for cp_, name in ((False, 'ours, batch 2'), (True, 'ours, with_cp, batch 2')):
+            rows.append(dict(group='with_cp 1333x800', name=name, kind='restv2', impl='ours',
+                             size='1333x800', batch=2, with_cp=cp_, train_only=True,
+                             base=not cp_))
     if 'models' in suites:
         rows.append(dict(group='backbone 224', name='ResTv2-T', kind='backbone',
                          config=OURS['mmpretrain'], size='224', batch=small, base=True))
@@ -94,10 +98,16 @@ def rows_for(suites, device):
     return rows
 
 
+def _eval(model, device):
+    model.to(device).eval()  # some backbones' train() (Swin's) returns None, not the module
+    return model
+
+
 def build(row, device):
     """(module, forward function taking the input, input tensor) for a row, random weights."""
     import restv2_mm  # noqa: F401  (registers ResTv2)
-    from restv2_mm.analysis.model_io import TensorForward, build_model, config_scope, fixed_input
+    from restv2_mm.analysis.model_io import (TensorForward, build_model, config_scope,
+                                             fixed_input, load_config)
     from restv2_mm.models import ResTv2
     torch.manual_seed(0)
     h, w = SIZES[row['size']]
@@ -106,16 +116,16 @@ def build(row, device):
         model.init_weights()
         x = torch.randn(row['batch'], 3, h, w)
         fn = (lambda m, t: eager_forward(m, t)) if row['impl'] == 'eager' else (lambda m, t: m(t))
-        return model.to(device).eval(), fn, x.to(device)
-    cfg = Config.fromfile(row['config'] if '::' in row['config'] else osp.join(REPO, row['config']))
+        return _eval(model, device), fn, x.to(device)
+    cfg = load_config(row['config'] if '::' in row['config'] else osp.join(REPO, row['config']))
     scope = config_scope(cfg, row['config'])
     if row['kind'] == 'backbone':
         model = build_model(cfg, name=row['config']).backbone
         x = torch.randn(row['batch'], 3, h, w)
-        return model.to(device).eval(), (lambda m, t: m(t)), x.to(device)
+        return _eval(model, device), (lambda m, t: m(t)), x.to(device)
     model = build_model(cfg, name=row['config'])
     x, samples = fixed_input(scope, (h, w), row['batch'])
-    return TensorForward(model, scope, samples).to(device).eval(), (lambda m, t: m(t)), x.to(device)
+    return _eval(TensorForward(model, scope, samples), device), (lambda m, t: m(t)), x.to(device)
 
 
 def _rss_mb(key):
@@ -219,7 +229,8 @@ def run(args):
                                 f'x{SIZES[row["size"]][1]}', **t, max_abs_diff=diff, row=row))
         for row in members:
             if row.get('train_only'):
-                results.append(dict(group=group, name=row['name'], dtype='fp32', base=False,
+                results.append(dict(group=group, name=row['name'], dtype='fp32',
+                                    base=row.get('base', False),
                                     shape=f'{row["batch"]}x3x{SIZES[row["size"]][0]}x'
                                     f'{SIZES[row["size"]][1]}', median_ms=None, row=row))
         del variants

@@ -1,5 +1,6 @@
 """Build any mmdet / mmseg / mmpretrain config's model and feed it for FLOPs and latency."""
 import importlib
+import os.path as osp
 from typing import Iterator, Optional, Tuple
 
 import torch
@@ -13,6 +14,20 @@ from ..engine.runtime import check_model_channels
 # Paper input sizes (H, W): Table 4 (1280x800), Table 5 (2048x512), Table 1 (224).
 DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048), 'mmpretrain': (224, 224)}
 SCOPES = tuple(DEFAULT_SHAPES)
+
+
+def load_config(path: str) -> Config:
+    """A config file, or a stock one named like ``mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py``.
+
+    Raises:
+        FileNotFoundError: no such file.
+    """
+    if '::' in path:
+        from mmengine.hub import get_config
+        return get_config(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config not found: {path!r}')
+    return Config.fromfile(path)
 
 
 def config_scope(cfg: Config, name: str = 'config') -> str:

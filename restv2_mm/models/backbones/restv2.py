@@ -43,8 +43,8 @@ class ResTv2(BaseModule):
             The per-output norms stay trainable. Default: -1.
         norm_eval (bool): Keep the stem's BatchNorm layers in eval mode while training. Default: False.
         norm_cfg (dict): Norm of the stem convs. Default: ``dict(type='BN')``.
-        with_cp (bool): Gradient checkpointing per block (saves memory, costs a second forward).
-            Default: False.
+        with_cp (bool): Gradient checkpointing of every block and patch embedding, and of the
+            stem after its last BatchNorm (saves memory, costs a second forward). Default: False.
         style (str): Fine-tuning style of paper 5.1 / Table 3. ``'global'`` (default): EMSAv2 over
             the whole map (section 3.2). ``'win'``: every block's EMSAv2 inside non-overlapping
             windows. ``'cwin'``: ``'win'`` plus a residual 7x7 depth-wise conv after the last block
@@ -360,10 +360,10 @@ class ResTv2(BaseModule):
         self._check_input(x)
         n = x.shape[0]
         outs = []
-        tokens, hw_shape = self.stem(x)
+        tokens, hw_shape = self.stem(x, with_cp=self.with_cp)
         for i in range(NUM_STAGES):
             if i > 0:
-                tokens, hw_shape = getattr(self, f'patch_{i + 1}')(x)
+                tokens, hw_shape = getattr(self, f'patch_{i + 1}')(x, with_cp=self.with_cp)
             tokens = self._run_stage(i, tokens, hw_shape)
             # (N, H*W, C) -> (N, C, H, W): the next patch embedding needs a map.
             x = tokens.transpose(1, 2).reshape(n, -1, *hw_shape)

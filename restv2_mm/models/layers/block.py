@@ -8,6 +8,7 @@ from torch import nn
 
 from .emsav2 import EMSAv2
 from .fused import fusable, linear_add, linear_gelu
+from .gelu_linear import gelu_linear
 from .window import window_merge, window_partition
 
 
@@ -34,7 +35,10 @@ class Mlp(nn.Module):
         exact_gelu = isinstance(self.act, nn.GELU) and self.act.approximate == 'none'
         if exact_gelu and (self.drop.p == 0 or not self.training) and fusable(x, self):
             return linear_add(linear_gelu(x, self.fc1), self.fc2, residual)
-        out = self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+        if exact_gelu and self.drop.p == 0:
+            out = gelu_linear(self.fc1(x), self.fc2)  # keeps one (L, 4C) map for backward, not two
+        else:
+            out = self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
         return out if residual is None else residual + out
 
 

@@ -2,6 +2,7 @@
 from typing import Tuple
 
 import torch
+import torch.utils.checkpoint as cp
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
 
@@ -46,8 +47,17 @@ class ConvStem(nn.Module):
         self.pos = PA(embed_dims)
         self.norm = nn.LayerNorm(embed_dims, eps=1e-6)
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
-        x, hw_shape = _tokens(self.pos(self.proj(x)))
+    def forward(self, x: torch.Tensor,
+                with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """``with_cp`` recomputes the part after the last BatchNorm in backward (a BatchNorm run
+        twice would update its running statistics twice)."""
+        x = self.proj[:-1](x)
+        if with_cp and x.requires_grad:
+            return cp.checkpoint(self._tail, x, use_reentrant=False)
+        return self._tail(x)
+
+    def _tail(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        x, hw_shape = _tokens(self.pos(self.proj[-1](x)))
         return self.norm(x), hw_shape
 
 
@@ -68,6 +78,13 @@ class PatchEmbed(nn.Module):
         self.pos = PA(embed_dims)
         self.norm = nn.LayerNorm(embed_dims, eps=1e-6)
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    def forward(self, x: torch.Tensor,
+                with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """``with_cp`` recomputes this embedding in backward instead of keeping its activations."""
+        if with_cp and x.requires_grad:
+            return cp.checkpoint(self._embed, x, use_reentrant=False)
+        return self._embed(x)
+
+    def _embed(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         x, hw_shape = _tokens(self.pos(self.proj(x)))
         return self.norm(x), hw_shape
