@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export MALLOC_MMAP_THRESHOLD_ ?= 4294967296
 export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
 
-.PHONY: env demo test demo-seg demo-camvid demo-cls
+.PHONY: env demo test demo-seg demo-camvid demo-cls benchmark
 env:
 	bash tools/setup_env.sh
 demo: env
@@ -21,3 +21,5 @@ demo-camvid: env
 	$(PY) tools/summarize_runs.py work_dirs/demo_camvid
 demo-cls: env
 	$(PY) tools/train.py configs/mmpretrain/demo/restv2_t_imagenet_mini.py --work-dir work_dirs/demo_imagenet
+benchmark: env
+	$(PY) tools/benchmark.py --repeat 5 --warmup 1 --out docs/benchmark_cpu.md docs/benchmark_cpu.json

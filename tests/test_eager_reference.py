@@ -79,12 +79,13 @@ def test_with_cp_equals_eager():
 def test_benchmark_cli(tmp_path):
     out = tmp_path / 'styles.json'
     proc = subprocess.run([sys.executable, 'tools/benchmark.py', '--suites', 'styles',
-                           '--no-memory', '--repeat', '1', '--warmup', '0', '--out', str(out)],
+                           '--no-memory', '--repeat', '1', '--warmup', '0', '--out', str(out),
+                           str(tmp_path / 'styles.md')],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for style in ('global (base)', 'win', 'cwin', 'hwin'):
         assert f'| styles 1280x800 | {style} | fp32 | 1x3x800x1280 |' in proc.stdout
-    assert out.is_file()
+    assert out.is_file() and (tmp_path / 'styles.md').read_text().startswith('Machine: ')
     proc = subprocess.run([sys.executable, 'tools/benchmark.py', '--dtypes', 'bf16'], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and '--dtypes bf16/fp16 are for --device cuda' in proc.stderr

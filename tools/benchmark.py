@@ -2,7 +2,7 @@
 
     python tools/benchmark.py [--suites reference models styles] [--device cpu|cuda]
                               [--repeat 5] [--warmup 1] [--dtypes fp32 bf16 fp16]
-                              [--compile] [--channels-last] [--no-memory] [--out FILE.md|.json]
+                              [--compile] [--channels-last] [--no-memory] [--out FILE.md FILE.json]
 
 Suites (all rows of a suite are timed side by side, in interleaved rounds):
 
@@ -287,14 +287,15 @@ def parse_args(argv):
     parser.add_argument('--channels-last', action='store_true',
                         help='run every row with channels-last model and input')
     parser.add_argument('--no-memory', action='store_true', help='skip the memory workers')
-    parser.add_argument('--out', help='also write the table (.md) or the rows (.json)')
+    parser.add_argument('--out', nargs='+', default=[],
+                        help='also write the table (.md) and/or the rows (.json)')
     args = parser.parse_args(argv)
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: CUDA is not available')
     if args.device == 'cpu' and set(args.dtypes) - {'fp32'}:
         parser.error('--dtypes bf16/fp16 are for --device cuda; on the CPU use fp32')
-    if args.out and not args.out.endswith(('.md', '.json')):
-        parser.error('--out must end in .md or .json')
+    if any(not out.endswith(('.md', '.json')) for out in args.out):
+        parser.error('--out files must end in .md or .json')
     if args.repeat < 1 or args.warmup < 0:
         parser.error('--repeat must be >= 1 and --warmup >= 0')
     return args
@@ -310,14 +311,14 @@ def main(argv=None):
     results = run(args)
     table = report(results, args.device, argv)
     print(table)
-    if args.out:
-        tmp = args.out + '.tmp'
+    for out in args.out:
+        tmp = out + '.tmp'
         with open(tmp, 'w') as f:
-            if args.out.endswith('.json'):
+            if out.endswith('.json'):
                 json.dump(dict(machine=machine(args.device), argv=argv, rows=results), f, indent=1)
             else:
                 f.write(table + '\n')
-        os.replace(tmp, args.out)
+        os.replace(tmp, out)
 
 
 if __name__ == '__main__':
