@@ -35,7 +35,8 @@ class Mlp(nn.Module):
         exact_gelu = isinstance(self.act, nn.GELU) and self.act.approximate == 'none'
         if exact_gelu and (self.drop.p == 0 or not self.training) and fusable(x, self):
             return linear_add(linear_gelu(x, self.fc1), self.fc2, residual)
-        if exact_gelu and self.drop.p == 0:
+        if exact_gelu and self.drop.p == 0 and torch.is_grad_enabled() \
+                and not torch.jit.is_tracing():  # traces (FLOP counting) keep the aten ops
             out = gelu_linear(self.fc1(x), self.fc2)  # keeps one (L, 4C) map for backward, not two
         else:
             out = self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))

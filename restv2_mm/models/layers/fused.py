@@ -17,8 +17,10 @@ _ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, '_l
 
 
 def fusable(x: torch.Tensor, *modules: nn.Module) -> bool:
-    """Whether the fused kernels may run: fp32 CPU tensors and no gradient wanted."""
+    """Whether the fused kernels may run: fp32 CPU tensors, no gradient wanted, not tracing."""
     if not _ONEDNN or x.device.type != 'cpu' or x.dtype != torch.float32:
+        return False
+    if torch.jit.is_tracing():  # traces (FLOP counting, export) keep the portable aten ops
         return False
     if not torch.is_grad_enabled():
         return True
