@@ -92,10 +92,7 @@ class EMSAv2(nn.Module):
         if up.shape[-2] != h or up.shape[-1] != w:
             up = up[:, :, :h, :w]
         out = out + self.up_norm(up.permute(0, 2, 3, 1).reshape(n, length, c))
-        if self.proj_drop.p == 0 or not self.training:
-            if fusable(out, self.proj):
-                return linear_add(out, self.proj, residual)
-            out = self.proj(out)
-        else:
-            out = self.proj_drop(self.proj(out))
+        if (self.proj_drop.p == 0 or not self.training) and fusable(out, self.proj):
+            return linear_add(out, self.proj, residual)
+        out = self.proj_drop(self.proj(out))
         return out if residual is None else residual + out
