@@ -3,7 +3,6 @@ import logging
 from typing import Dict, Sequence, Tuple, Union
 
 import torch
-import torch.utils.checkpoint as cp
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, normal_init, trunc_normal_init
@@ -11,6 +10,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import ConvStem, PatchEmbed, ResTv2Block
+from ..layers.grad_checkpoint import checkpointed
 from .checkpoint import load_pretrained
 
 NUM_STAGES = 4
@@ -350,10 +350,7 @@ class ResTv2(BaseModule):
     # ----------------------------------------------------------------------------- forward
     def _run_stage(self, i: int, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
         for blk in getattr(self, f'stage{i + 1}'):
-            if self.with_cp and x.requires_grad:
-                x = cp.checkpoint(blk, x, hw_shape, use_reentrant=False)
-            else:
-                x = blk(x, hw_shape)
+            x = checkpointed(blk, x, hw_shape, with_cp=self.with_cp)
         return x
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:

@@ -2,10 +2,10 @@
 from typing import Tuple
 
 import torch
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
 
+from .grad_checkpoint import checkpointed
 from .pa import PA
 
 
@@ -51,10 +51,7 @@ class ConvStem(nn.Module):
                 with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes the part after the last BatchNorm in backward (a BatchNorm run
         twice would update its running statistics twice)."""
-        x = self.proj[:-1](x)
-        if with_cp and x.requires_grad:
-            return cp.checkpoint(self._tail, x, use_reentrant=False)
-        return self._tail(x)
+        return checkpointed(self._tail, self.proj[:-1](x), with_cp=with_cp)
 
     def _tail(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         x, hw_shape = _tokens(self.pos(self.proj[-1](x)))
@@ -81,9 +78,7 @@ class PatchEmbed(nn.Module):
     def forward(self, x: torch.Tensor,
                 with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes this embedding in backward instead of keeping its activations."""
-        if with_cp and x.requires_grad:
-            return cp.checkpoint(self._embed, x, use_reentrant=False)
-        return self._embed(x)
+        return checkpointed(self._embed, x, with_cp=with_cp)
 
     def _embed(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         x, hw_shape = _tokens(self.pos(self.proj(x)))
