@@ -9,7 +9,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from ..engine.runtime import check_model_channels
+from ..engine.runtime import check_data_roots, check_model_channels
 
 # Paper input sizes (H, W): Table 4 (1280x800), Table 5 (2048x512), Table 1 (224).
 DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048), 'mmpretrain': (224, 224)}
@@ -114,17 +114,12 @@ def dataset_inputs(cfg: Config, model: nn.Module, num_images: int,
         ValueError: the config has no ``val_dataloader``.
         FileNotFoundError: the dataset's data root does not exist.
     """
-    import os.path as osp
-
     from mmengine.runner import Runner
     loader_cfg = cfg.get('val_dataloader')
     if not loader_cfg:
         raise ValueError(f'{name}: --num-images needs a val_dataloader in the config')
+    check_data_roots(cfg, ['val_dataloader'], name)
     loader_cfg = loader_cfg.copy()
-    data_root = loader_cfg.dataset.get('data_root')
-    if data_root and not osp.isdir(data_root):
-        raise FileNotFoundError(f'{name}: val_dataloader.dataset.data_root {data_root!r} does not '
-                                'exist (set it with --cfg-options)')
     loader_cfg.update(batch_size=1, num_workers=0, persistent_workers=False)
     loader_cfg.dataset = dict(loader_cfg.dataset, indices=num_images)
     loader = Runner.build_dataloader(loader_cfg)

@@ -131,8 +131,9 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
     return None
 
 
-def _types(cfg) -> str:
-    return str(cfg.get('type', '')) if isinstance(cfg, dict) else ''
+def _is_restv2(backbone) -> bool:
+    """Whether a backbone config builds ResTv2 (``'ResTv2'`` or a scoped ``'x.ResTv2'``)."""
+    return isinstance(backbone, dict) and str(backbone.get('type', '')).split('.')[-1] == 'ResTv2'
 
 
 def check_model_channels(model: Optional[dict]) -> None:
@@ -148,7 +149,7 @@ def check_model_channels(model: Optional[dict]) -> None:
     if not isinstance(model, dict):
         return
     backbone = model.get('backbone')
-    if not _types(backbone).split('.')[-1] == 'ResTv2':
+    if not _is_restv2(backbone):
         return
     arch = backbone.get('arch', 'tiny')
     out_indices = backbone.get('out_indices', (0, 1, 2, 3))
@@ -221,8 +222,10 @@ def setup_cpu_distributed(cfg: Config) -> None:
         warnings.warn('SyncBN trains only on GPUs: using BN in each process on the CPU')
 
 
-def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
+def check_data_roots(cfg: Config, loaders: Sequence[str], name: Optional[str] = None) -> None:
     """Fail early, naming the setting, when a dataloader's ``dataset.data_root`` does not exist.
+
+    ``name`` (the config path) starts the message where a tool handles several configs.
 
     Raises:
         FileNotFoundError: ``<loader>.dataset.data_root`` (or the wrapped dataset's) is missing.
@@ -231,16 +234,16 @@ def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
         loader = cfg.get(key)
         if not isinstance(loader, dict):
             continue
-        name, dataset = f'{key}.dataset', loader.get('dataset')
+        setting, dataset = f'{key}.dataset', loader.get('dataset')
         while isinstance(dataset, dict) and 'data_root' not in dataset and \
                 isinstance(dataset.get('dataset'), dict):  # RepeatDataset, ClassBalancedDataset
-            name, dataset = name + '.dataset', dataset['dataset']
+            setting, dataset = setting + '.dataset', dataset['dataset']
         root = dataset.get('data_root') if isinstance(dataset, dict) else None
         if root and not osp.isdir(root):
             raise FileNotFoundError(
-                f'{name}.data_root={root!r} does not exist. Point it at the dataset '
-                f'(--cfg-options {name}.data_root=PATH; the demo configs read $RESTV2_DATA, the '
-                f'folder that holds coco_mini/, ade_mini/, ...)')
+                f'{name + ": " if name else ""}{setting}.data_root={root!r} does not exist. Point '
+                f'it at the dataset (--cfg-options {setting}.data_root=PATH; the demo configs read '
+                f'$RESTV2_DATA, the folder that holds coco_mini/, ade_mini/, ...)')
 
 
 def check_whole_model_checkpoint(path: str, cfg: Config) -> None:
@@ -254,7 +257,7 @@ def check_whole_model_checkpoint(path: str, cfg: Config) -> None:
         ValueError: says which converter to run, or how to use the file as backbone weights.
     """
     model = cfg.get('model') or {}
-    if _types(model.get('backbone')).split('.')[-1] != 'ResTv2':
+    if not _is_restv2(model.get('backbone')):
         return
     keys = list(unwrap_state_dict(read_checkpoint(path)))
     if any(k.startswith('backbone.') for k in keys):
