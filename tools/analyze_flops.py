@@ -11,6 +11,7 @@ Default shapes are the paper's: 1280x800 detection, 2048x512 segmentation, 224 c
 """
 import argparse
 import csv
+import io
 import json
 import os
 import sys
@@ -27,6 +28,7 @@ from restv2_mm.analysis import (GROUPS, analyze_flops, count_params,  # noqa: E4
 from restv2_mm.analysis.model_io import (DEFAULT_SHAPES, TensorForward, build_model,  # noqa: E402
                                          config_scope, dataset_inputs, fixed_input,
                                          load_config)
+from restv2_mm.engine import AtomicLocalBackend  # noqa: E402
 
 STYLES = ('global', 'win', 'cwin', 'hwin')
 
@@ -127,18 +129,17 @@ def to_markdown(rows):
 
 def write_out(rows, path):
     ext = os.path.splitext(path)[1]
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + '.tmp'
-    with open(tmp, 'w', newline='') as f:
-        if ext == '.json':
-            json.dump(rows, f, indent=2)
-        elif ext == '.csv':
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        else:
-            f.write(to_markdown(rows) + '\n')
-    os.replace(tmp, path)
+    if ext == '.json':
+        text = json.dumps(rows, indent=2)
+    elif ext == '.csv':
+        buffer = io.StringIO(newline='')
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    else:
+        text = to_markdown(rows) + '\n'
+    AtomicLocalBackend().put_text(text, path)
 
 
 def plot(rows, path):

@@ -42,6 +42,7 @@ import torch  # noqa: E402
 
 from eager_reference import eager_forward  # noqa: E402
 from restv2_mm.analysis.latency import measure_interleaved  # noqa: E402
+from restv2_mm.engine import AtomicLocalBackend  # noqa: E402
 
 SIZES = {'224': (224, 224), '1333x800': (800, 1344), '1280x800': (800, 1280),
          '2048x512': (512, 2048)}
@@ -312,13 +313,9 @@ def main(argv=None):
     table = report(results, args.device, argv)
     print(table)
     for out in args.out:
-        tmp = out + '.tmp'
-        with open(tmp, 'w') as f:
-            if out.endswith('.json'):
-                json.dump(dict(machine=machine(args.device), argv=argv, rows=results), f, indent=1)
-            else:
-                f.write(table + '\n')
-        os.replace(tmp, out)
+        text = json.dumps(dict(machine=machine(args.device), argv=argv, rows=results), indent=1) \
+            if out.endswith('.json') else table + '\n'
+        AtomicLocalBackend().put_text(text, out)
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ DST holds ``state_dict`` (``backbone.*`` + ``head.fc.*``) and loads strictly int
 need no conversion: their backbone's ``init_cfg`` reads official checkpoints directly.
 """
 import argparse
+import io
 import os
 import sys
 
@@ -14,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
+from restv2_mm.engine import AtomicLocalBackend  # noqa: E402
 from restv2_mm.models.backbones import convert_official_classifier, read_checkpoint  # noqa: E402
 
 
@@ -25,10 +27,9 @@ def main(argv=None):
     if os.path.abspath(args.src) == os.path.abspath(args.dst):
         raise ValueError('dst must differ from src (the source is never overwritten)')
     state = convert_official_classifier(read_checkpoint(args.src))
-    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    tmp = args.dst + '.tmp'
-    torch.save({'state_dict': state, 'meta': {'converted_from': os.path.abspath(args.src)}}, tmp)
-    os.replace(tmp, args.dst)  # never a half-written file under the final name
+    buffer = io.BytesIO()
+    torch.save({'state_dict': state, 'meta': {'converted_from': os.path.abspath(args.src)}}, buffer)
+    AtomicLocalBackend().put(buffer.getvalue(), args.dst)  # never a half-written file
     print(f'{args.dst}: {len(state)} tensors '
           f'({sum(v.numel() for v in state.values()) / 1e6:.2f}M parameters)')
 

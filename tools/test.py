@@ -15,7 +15,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import restv2_mm  # noqa: E402,F401
-from restv2_mm.engine import (add_common_args, allow_runner_checkpoints,  # noqa: E402
+from restv2_mm.engine import (AtomicLocalBackend, add_common_args,  # noqa: E402
+                              allow_runner_checkpoints,
                               apply_common_args, check_data_roots,
                               check_whole_model_checkpoint, parse_common_args)
 
@@ -46,12 +47,10 @@ def main(argv=None):
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     metrics = runner.test()
     if args.out_metrics:
-        # Written only once evaluation finished, through a temporary file: never a partial file.
-        tmp = args.out_metrics + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump({k: float(v) if hasattr(v, '__float__') else v for k, v in metrics.items()},
-                      f, indent=2)
-        os.replace(tmp, args.out_metrics)
+        # Written only once evaluation finished, atomically: never a partial file.
+        AtomicLocalBackend().put_text(json.dumps(
+            {k: float(v) if hasattr(v, '__float__') else v for k, v in metrics.items()},
+            indent=2), args.out_metrics)
     return metrics
 
 
