@@ -11,7 +11,6 @@ the Up(V) branch of each stage in NCHW against channels-last.
 import argparse
 import os.path as osp
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
@@ -21,17 +20,12 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'tools'))
 
 from eager_reference import eager_forward  # noqa: E402
+from restv2_mm.analysis.latency import measure_latency  # noqa: E402
 from restv2_mm.models import ResTv2  # noqa: E402
 
 
-def best_ms(fn, n=10):
-    fn()
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
+def best_ms(fn):
+    return measure_latency(fn, warmup=1, repeat=10)['min_ms']
 
 
 def micro():
