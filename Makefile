@@ -1,5 +1,5 @@
 # The two commands of README.md (demo, test) and the other tasks' demos. Each first installs what
-# is missing (tools/setup_env.sh). Data: $RESTV2_DATA, default ../shared/data next to the repo.
+# is missing (tools/misc/setup_env.sh). Data: $RESTV2_DATA, default ../shared/data next to the repo.
 PY := .venv/bin/python
 # Keep large allocations mapped between steps (glibc otherwise unmaps and page-faults them back).
 export MALLOC_MMAP_THRESHOLD_ ?= 4294967296
@@ -7,19 +7,19 @@ export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
 
 .PHONY: env demo test demo-seg demo-camvid demo-cls benchmark
 env:
-	bash tools/setup_env.sh
+	bash tools/misc/setup_env.sh
 demo: env
-	bash tools/run_demo.sh
+	bash tools/misc/run_demo.sh
 test: env
 	$(PY) -m pytest tests
 demo-seg: env
 	$(PY) tools/train.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py --work-dir work_dirs/demo_ade
-	$(PY) tools/predict.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py work_dirs/demo_ade/iter_40.pth \
+	$(PY) tools/misc/predict.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py work_dirs/demo_ade/iter_40.pth \
 	    $${RESTV2_DATA:-../shared/data}/ade_mini/images/validation/ADE_val_00000001.jpg --out work_dirs/demo_ade/prediction.png
 demo-camvid: env
 	$(PY) tools/train.py configs/mmseg/demo/upernet_restv2_t_camvid_mini.py --work-dir work_dirs/demo_camvid
-	$(PY) tools/summarize_runs.py work_dirs/demo_camvid
+	$(PY) tools/analysis_tools/summarize_runs.py work_dirs/demo_camvid
 demo-cls: env
 	$(PY) tools/train.py configs/mmpretrain/demo/restv2_t_imagenet_mini.py --work-dir work_dirs/demo_imagenet
 benchmark: env
-	$(PY) tools/benchmark.py --repeat 5 --warmup 1 --out docs/benchmark_cpu.md docs/benchmark_cpu.json
+	$(PY) tools/analysis_tools/benchmark.py --repeat 5 --warmup 1 --out docs/benchmark_cpu.md docs/benchmark_cpu.json

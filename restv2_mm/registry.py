@@ -1,26 +1,29 @@
 """The one place that registers restv2-mm into the mmdet, mmseg and mmpretrain registries.
 
 Each library keeps its own ``MODELS`` registry (a child of mmengine's); a config built under
-``default_scope='mmdet'`` looks only there and in mmengine's root, so the class goes into each
+``default_scope='mmdet'`` looks only there and in mmengine's root, so the backbones go into each
 installed library. Libraries that are not installed are skipped.
 """
 import importlib
 
 from mmengine.fileio import register_backend
-from mmengine.registry import HOOKS, OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import HOOKS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_INITIALIZERS
 
 from .engine.atomic_backend import AtomicLocalBackend
 from .engine.hooks import RNGStateHook
 from .models import ResTv2
+from .models.utils import PretrainedWeights
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
+BACKBONES = (ResTv2, )
 
 
 def register_all() -> list:
-    """Register ``ResTv2`` in every installed library's MODELS registry;
-    ``ResTv2LearningRateDecayOptimizerConstructor`` and ``RNGStateHook`` in mmengine's root
-    OPTIM_WRAPPER_CONSTRUCTORS and HOOKS, which the mmdet, mmseg and mmpretrain registries search
-    as their parent; and the ``'atomic_local'`` file backend (checkpoint ``backend_args``).
+    """Register the backbones in every installed library's MODELS registry;
+    ``ResTv2LearningRateDecayOptimizerConstructor``, ``RNGStateHook`` and the
+    ``PretrainedWeights`` initializer in mmengine's root registries, which the mmdet, mmseg and
+    mmpretrain registries search as their parent; and the ``'atomic_local'`` file backend
+    (checkpoint ``backend_args``).
 
     Returns:
         list[str]: the libraries registered into.
@@ -32,6 +35,7 @@ def register_all() -> list:
     else:
         OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=decay, force=True)
     HOOKS.register_module(module=RNGStateHook, force=True)
+    WEIGHT_INITIALIZERS.register_module(module=PretrainedWeights, force=True)
     register_backend('atomic_local', AtomicLocalBackend, force=True)
     done = []
     for lib in LIBRARIES:
@@ -39,6 +43,7 @@ def register_all() -> list:
             registry = importlib.import_module(f'{lib}.registry')
         except ImportError:
             continue
-        registry.MODELS.register_module(name='ResTv2', module=ResTv2, force=True)
+        for cls in BACKBONES:
+            registry.MODELS.register_module(name=cls.__name__, module=cls, force=True)
         done.append(lib)
     return done

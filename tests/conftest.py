@@ -1,5 +1,5 @@
 """Shared fixtures. There is deliberately no tests/__init__.py: mmsegmentation's wheel installs a
-top-level ``tests`` package, and pytest's rootdir-relative module names keep ours apart from it."""
+top-level ``tests`` package, and pytest's importlib mode (pyproject.toml) keeps ours apart from it."""
 import os
 import os.path as osp
 
@@ -8,6 +8,9 @@ import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = os.environ.get('RESTV2_DATA', osp.join(REPO, '..', 'shared', 'data'))
+# Tools started by the tests import this checkout's package, whatever is installed.
+os.environ['PYTHONPATH'] = os.pathsep.join(
+    p for p in (REPO, os.environ.get('PYTHONPATH')) if p)
 
 
 @pytest.fixture(scope='session')

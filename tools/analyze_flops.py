@@ -16,21 +16,23 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import torch
+from mmengine.config import DictAction
+from mmengine.utils import ProgressBar
 
-import torch  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.utils import ProgressBar  # noqa: E402
-
-import restv2_mm  # noqa: E402,F401
-from restv2_mm.analysis import (GROUPS, analyze_flops, count_params,  # noqa: E402
-                                measure_interleaved)
-from restv2_mm.analysis.model_io import (DEFAULT_SHAPES, TensorForward, build_model,  # noqa: E402
-                                         config_scope, dataset_inputs, fixed_input,
-                                         load_config)
-from restv2_mm.engine import AtomicLocalBackend  # noqa: E402
-
-STYLES = ('global', 'win', 'cwin', 'hwin')
+import restv2_mm  # noqa: F401
+from restv2_mm.analysis import GROUPS, analyze_flops, count_params, measure_interleaved
+from restv2_mm.analysis.model_io import (
+    DEFAULT_SHAPES,
+    TensorForward,
+    build_model,
+    config_scope,
+    dataset_inputs,
+    fixed_input,
+    load_config,
+)
+from restv2_mm.engine import AtomicLocalBackend
+from restv2_mm.models.backbones.restv2 import STYLES
 
 
 def parse_args(argv=None):

@@ -6,19 +6,21 @@
 import argparse
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-from mmengine.config import Config, ConfigDict  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import restv2_mm  # noqa: E402,F401
-from restv2_mm.engine import (AtomicLocalBackend, add_common_args,  # noqa: E402
-                              allow_runner_checkpoints,
-                              apply_common_args, check_data_roots,
-                              check_whole_model_checkpoint, parse_common_args)
+import restv2_mm  # noqa: F401
+from restv2_mm.cli import (
+    add_common_args,
+    allow_runner_checkpoints,
+    apply_common_args,
+    check_whole_model_checkpoint,
+    parse_common_args,
+)
+from restv2_mm.engine import AtomicLocalBackend
+from restv2_mm.utils import check_data_roots
 
 
 def parse_args(argv=None):

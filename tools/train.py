@@ -11,19 +11,20 @@ The default scope (mmdet, mmseg or mmpretrain) comes from the config; restv2-mm 
 through the config's ``custom_imports``.
 """
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mmengine.config import Config
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import restv2_mm  # noqa: E402,F401  (registers ResTv2 even for configs without custom_imports)
-from restv2_mm.engine import (add_common_args, allow_runner_checkpoints,  # noqa: E402
-                              apply_common_args, check_data_roots,
-                              check_whole_model_checkpoint, parse_common_args)
+import restv2_mm  # noqa: F401  (registers the backbones even for configs without custom_imports)
+from restv2_mm.cli import (
+    add_common_args,
+    allow_runner_checkpoints,
+    apply_common_args,
+    check_whole_model_checkpoint,
+    parse_common_args,
+)
+from restv2_mm.utils import check_data_roots
 
 
 def parse_args(argv=None):

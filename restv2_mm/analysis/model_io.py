@@ -9,7 +9,8 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from ..engine.runtime import check_data_roots, check_model_channels
+from ..models import ResTv2, check_model_channels, our_backbone
+from ..utils import check_data_roots
 
 # Paper input sizes (H, W): Table 4 (1280x800), Table 5 (2048x512), Table 1 (224).
 DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048), 'mmpretrain': (224, 224)}
@@ -48,22 +49,26 @@ def build_model(cfg: Config, style: Optional[str] = None, name: str = 'config') 
     Args:
         cfg: The config.
         style: Rebuild the ResTv2 backbone in this fine-tuning style (paper 5.1).
+
+    Our backbones are recognised through the registry (``'ResTv2'``, ``'mmdet.ResTv2'``,
+    subclasses), so scoped and subclassed types work.
         name: Used in error messages (the config path).
 
     Raises:
         ValueError: ``style`` is given but the backbone is not ResTv2.
     """
     scope = config_scope(cfg, name)
-    check_model_channels(cfg.get('model'))
+    check_model_channels(cfg.get('model'), scope)
     init_default_scope(scope)
     model_cfg = cfg.model.copy()
     backbone = model_cfg.get('backbone', {})
+    cls = our_backbone(backbone, scope)
     if style is not None:
-        if backbone.get('type') != 'ResTv2':
+        if cls is None or not issubclass(cls, ResTv2):
             raise ValueError(f'{name}: --styles needs a ResTv2 backbone, this config has '
                              f'{backbone.get("type")!r}')
         model_cfg.backbone = dict(backbone, style=style)
-    if backbone.get('type') == 'ResTv2':
+    if cls is not None:
         model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)  # no checkpoint needed
     model_cfg.pop('pretrained', None)
     registry = importlib.import_module(f'{scope}.registry').MODELS

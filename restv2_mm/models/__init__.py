@@ -1,3 +1,6 @@
-from .backbones import ResTv2
+"""Models: backbones (one file per family), their layers, and checkpoint loading."""
+from .backbones import MultiScaleBackbone, ResTv2
+from .config_checks import backbone_class, check_model_channels, our_backbone
 
-__all__ = ['ResTv2']
+__all__ = ['MultiScaleBackbone', 'ResTv2', 'backbone_class', 'check_model_channels',
+           'our_backbone']

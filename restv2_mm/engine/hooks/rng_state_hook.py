@@ -1,5 +1,6 @@
 """Save the random number generators with each checkpoint and restore them on resume."""
 import random
+
 import numpy as np
 import torch
 from mmengine.hooks import Hook

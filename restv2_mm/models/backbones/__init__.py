@@ -1,6 +1,5 @@
-from .checkpoint import (convert_official_classifier, convert_official_state_dict,
-                         load_pretrained, read_checkpoint)
+"""Backbones, one file per family, on the shared contract of :mod:`.base`."""
+from .base import DECAY_TYPES, MultiScaleBackbone
 from .restv2 import ResTv2
 
-__all__ = ['ResTv2', 'convert_official_classifier', 'convert_official_state_dict',
-           'load_pretrained', 'read_checkpoint']
+__all__ = ['DECAY_TYPES', 'MultiScaleBackbone', 'ResTv2']

@@ -1,0 +1,50 @@
+"""Activation memory: the peak during a piece of work minus what was held before it.
+
+On a GPU this is CUDA's max allocated bytes. On the CPU it is the process's peak resident set
+(``VmHWM``, reset through ``/proc/self/clear_refs``) minus the resident set before, which counts
+only while freed blocks leave the process: measure in a fresh process started with
+:func:`fresh_process_env` (glibc's mmap threshold fixed at 64 KiB, no trim threshold), one
+measurement per process, so that one row's leftovers never count for the next.
+"""
+import os
+from typing import Callable, Dict
+
+import torch
+
+# glibc serves blocks >= 64 KiB by mmap and unmaps them on free: RSS then follows live tensors.
+_FRESH_ENV = {'MALLOC_MMAP_THRESHOLD_': '65536'}
+
+
+def fresh_process_env() -> Dict[str, str]:
+    """The environment for a process that measures CPU memory (see the module docstring)."""
+    env = dict(os.environ, **_FRESH_ENV)
+    env.pop('MALLOC_TRIM_THRESHOLD_', None)
+    return env
+
+
+def _status_mb(key: str) -> float:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f'{key} not in /proc/self/status')
+
+
+def peak_memory_mb(fn: Callable[[], object], device: str = 'cpu') -> float:
+    """Run ``fn()`` once and return its peak memory above what was held before, in MB (2^20 B).
+
+    Raises:
+        RuntimeError: on a CPU without ``/proc/self/status`` (not Linux).
+    """
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - before) / 2**20
+    before = _status_mb('VmRSS:')
+    with open('/proc/self/clear_refs', 'w') as f:  # resets VmHWM to the current RSS
+        f.write('5')
+    fn()
+    return _status_mb('VmHWM:') - before

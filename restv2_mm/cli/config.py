@@ -1,0 +1,58 @@
+"""Turning a config and the tools' flags into what the runner runs."""
+import os.path as osp
+import warnings
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+from ..models import check_model_channels
+from .distributed import setup_cpu_distributed
+from .resume import latest_checkpoint
+
+
+def apply_common_args(cfg: Config, args) -> Config:
+    """Apply the ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--amp`` and ``--resume`` flags.
+
+    The work dir defaults to ``./work_dirs/<config name>``. ``--amp`` (or an ``AmpOptimWrapper``
+    in the config) falls back to fp32 with a warning where CUDA is not available, since mmengine's
+    AmpOptimWrapper refuses to start on the CPU.
+    """
+    if getattr(args, 'cfg_options', None):
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = getattr(args, 'launcher', 'none')
+    if getattr(args, 'work_dir', None):
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    optim_wrapper = cfg.get('optim_wrapper')
+    if optim_wrapper is not None:
+        if getattr(args, 'amp', False):
+            optim_wrapper.type = 'AmpOptimWrapper'
+            optim_wrapper.setdefault('loss_scale', 'dynamic')
+        if optim_wrapper.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
+            warnings.warn('AMP needs CUDA, which is not available: training in fp32 instead')
+            optim_wrapper.type = 'OptimWrapper'
+            optim_wrapper.pop('loss_scale', None)
+
+    resume = getattr(args, 'resume', None)
+    if resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = latest_checkpoint(cfg.work_dir)
+    elif resume is not None:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'--resume checkpoint not found: {resume!r}')
+        cfg.resume = True
+        cfg.load_from = resume
+
+    # Atomic checkpoint writes and RNG streams that survive a resume, unless the config chose.
+    hooks = cfg.setdefault('default_hooks', ConfigDict())
+    if hooks.get('checkpoint') is not None and hooks.checkpoint.get('backend_args') is None:
+        hooks.checkpoint.backend_args = dict(backend='atomic_local')
+    custom_hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') in ('RNGStateHook', 'restv2_mm.RNGStateHook') for h in custom_hooks):
+        cfg.custom_hooks = custom_hooks + [dict(type='RNGStateHook')]
+
+    check_model_channels(cfg.get('model'), cfg.get('default_scope'))
+    setup_cpu_distributed(cfg)
+    return cfg

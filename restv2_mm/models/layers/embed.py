@@ -1,0 +1,41 @@
+"""The stride-2 patch embedding between the stages of ResTv2 (appendix D, Table 4)."""
+from typing import Tuple
+
+import torch
+from mmcv.cnn import build_norm_layer
+from torch import nn
+
+from .defaults import NORM_CFG
+from .grad_checkpoint import checkpointed
+from .layout import to_tokens
+from .position import PA
+
+
+class PatchEmbed(nn.Module):
+    """Stride-2 patch embedding: Conv3x3-s2-p1, PA, LN (appendix D, Table 4).
+
+    Module names follow the official release (``proj``, ``pos.pa_conv``, ``norm``).
+
+    Args:
+        in_channels (int): Channels of the previous stage.
+        embed_dims (int): Channels of the next stage.
+        norm_cfg (dict): Norm of the output tokens. Default: ``dict(type='LN', eps=1e-6)``.
+
+    Shape:
+        (N, in_channels, H, W) -> tokens (N, H' * W', embed_dims) with H' = ceil(H/2), and (H', W').
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int, norm_cfg: dict = NORM_CFG):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, embed_dims, kernel_size=3, stride=2, padding=1)
+        self.pos = PA(embed_dims)
+        self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
+
+    def forward(self, x: torch.Tensor,
+                with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """``with_cp`` recomputes this embedding in backward instead of keeping its activations."""
+        return checkpointed(self._embed, x, with_cp=with_cp)
+
+    def _embed(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        x, hw_shape = to_tokens(self.pos(self.proj(x)))
+        return self.norm(x), hw_shape

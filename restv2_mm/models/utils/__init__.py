@@ -1,0 +1,12 @@
+"""Model-side helpers shared by the families: checkpoint loading."""
+from .checkpoint import (
+                         WEIGHTS,
+                         PretrainedWeights,
+                         convert_official_classifier,
+                         load_pretrained,
+                         require_checkpoint,
+                         unwrap_state_dict,
+)
+
+__all__ = ['WEIGHTS', 'PretrainedWeights', 'convert_official_classifier', 'load_pretrained',
+           'require_checkpoint', 'unwrap_state_dict']

@@ -1,0 +1,138 @@
+"""Bad configs, checkpoints, paths and interrupted writes: the rows of docs/bad_inputs.md that are
+not backbone arguments, and a check that every row of that table is tested somewhere."""
+import glob
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+from unittest import mock
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from restv2_mm.cli import check_whole_model_checkpoint, latest_checkpoint
+from restv2_mm.engine import AtomicLocalBackend
+from restv2_mm.models import ResTv2, check_model_channels
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO = 'configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py'
+
+
+@pytest.mark.parametrize('value,word', [(float('nan'), '1 NaN and 0 Inf'),  # B06
+                                        (float('-inf'), '0 NaN and 1 Inf')])  # B07
+def test_non_finite_input_says_where(value, word):
+    x = torch.randn(2, 3, 40, 48)
+    x[1, 2, 17, 5] = value
+    with pytest.raises(ValueError) as info:
+        ResTv2('tiny', out_indices=(0, )).eval()(x)
+    assert word in str(info.value) and '(n, c, h, w) = (1, 2, 17, 5)' in str(info.value)
+
+
+def test_neck_channels_must_match_backbone():  # B17
+    cfg = Config.fromfile(osp.join(REPO, 'configs/mmdet/mask_rcnn_restv2_t_3x.py'))
+    check_model_channels(cfg.model)  # the shipped config is consistent
+    cfg.model.backbone.arch = 'large'
+    with pytest.raises(ValueError) as info:
+        check_model_channels(cfg.model)
+    msg = str(info.value)
+    assert 'model.neck.in_channels=[96, 192, 384, 768]' in msg and '[128, 256, 512, 1024]' in msg
+    assert "arch='large'" in msg
+
+
+def test_decode_head_channels_must_match_backbone():  # B18
+    cfg = Config.fromfile(osp.join(REPO, 'configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py'))
+    check_model_channels(cfg.model)
+    cfg.model.backbone.out_indices = (1, 2, 3)
+    with pytest.raises(ValueError, match=r'model.decode_head.in_index=\[0, 1, 2, 3\] points past'):
+        check_model_channels(cfg.model)
+    cfg.model.backbone.out_indices = (0, 1, 2, 3)
+    cfg.model.decode_head.in_channels = [96, 192, 384, 384]
+    with pytest.raises(ValueError, match=r'decode_head.in_channels=\[96, 192, 384, 384\] does not '
+                                         r'match the channels \[96, 192, 384, 768\]'):
+        check_model_channels(cfg.model)
+
+
+def test_classifier_head_channels_must_match_backbone():  # B18
+    cfg = Config.fromfile(osp.join(REPO, 'configs/mmpretrain/restv2_t_8xb256_in1k.py'))
+    check_model_channels(cfg.model)
+    cfg.model.head.in_channels = 1024
+    with pytest.raises(ValueError, match=r'model.head.in_channels=1024 does not match the '
+                                         r'channels 768'):
+        check_model_channels(cfg.model)
+
+
+def run(args, **env):
+    env = dict(os.environ, PYTHONUNBUFFERED='1', **env)
+    return subprocess.run([sys.executable] + args, cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_official_checkpoint_where_a_converted_one_is_expected(tmp_path, data_root):  # B23
+    official = tmp_path / 'restv2_tiny_224.pth'
+    torch.save({'model': ResTv2('tiny').state_dict()}, official)
+    cfg = Config.fromfile(osp.join(REPO, DEMO))
+    with pytest.raises(ValueError) as info:
+        check_whole_model_checkpoint(str(official), cfg)
+    msg = str(info.value)
+    assert str(official) in msg and 'official ResTv2 checkpoint' in msg
+    assert 'tools/model_converters/convert_official_ckpt.py' in msg and 'model.backbone.init_cfg' in msg
+    # As a user meets it: tools/test.py stops before building anything.
+    proc = run(['tools/test.py', DEMO, str(official)], RESTV2_DATA=data_root)
+    assert proc.returncode != 0 and 'tools/model_converters/convert_official_ckpt.py' in proc.stderr
+
+
+def test_missing_data_root_names_the_setting(tmp_path):  # B25
+    proc = run(['tools/train.py', DEMO, '--work-dir', str(tmp_path)],
+               RESTV2_DATA=str(tmp_path / 'no_such_data'))
+    assert proc.returncode != 0
+    assert (f"train_dataloader.dataset.data_root='{tmp_path}/no_such_data/coco_mini/' does not "
+            'exist') in proc.stderr, proc.stderr[-2000:]
+    assert '$RESTV2_DATA' in proc.stderr
+
+
+def test_resume_from_missing_file(tmp_path, data_root):  # B26
+    proc = run(['tools/train.py', DEMO, '--work-dir', str(tmp_path), '--resume',
+                str(tmp_path / 'iter_9.pth')], RESTV2_DATA=data_root)
+    assert proc.returncode != 0 and '--resume checkpoint not found' in proc.stderr
+    assert 'iter_9.pth' in proc.stderr
+
+
+def test_resume_skips_incomplete_checkpoints(tmp_path):  # B29
+    good = tmp_path / 'iter_2.pth'
+    torch.save({'meta': {'iter': 2}}, good)
+    cut = tmp_path / 'iter_4.pth'
+    cut.write_bytes(good.read_bytes()[:-30])  # cut by a crash (no central directory)
+    (tmp_path / 'last_checkpoint').write_text(str(cut))
+    with pytest.warns(UserWarning, match='missing or incomplete'):
+        assert latest_checkpoint(str(tmp_path)) == str(good)
+    os.remove(tmp_path / 'last_checkpoint')
+    with pytest.warns(UserWarning, match='skipping incomplete checkpoint'):
+        assert latest_checkpoint(str(tmp_path)) == str(good)
+    assert latest_checkpoint(str(tmp_path / 'empty')) is None
+
+
+def test_crash_while_writing_a_checkpoint_keeps_the_old_one(tmp_path):  # B30
+    path = tmp_path / 'iter_4.pth'
+    backend = AtomicLocalBackend()
+    backend.put(b'old complete checkpoint', path)
+    with mock.patch('os.fsync', side_effect=OSError(28, 'No space left on device')):
+        with pytest.raises(OSError, match='No space left'):
+            backend.put(b'new checkpoint, only half of it reached the disk', path)
+    assert path.read_bytes() == b'old complete checkpoint'
+    assert os.listdir(tmp_path) == ['iter_4.pth']  # no temporary file left behind
+    backend.put_text('iter_4.pth', tmp_path / 'last_checkpoint')
+    assert (tmp_path / 'last_checkpoint').read_text() == 'iter_4.pth'
+
+
+def test_every_row_of_the_table_is_tested():
+    table = open(osp.join(REPO, 'docs', 'bad_inputs.md')).read()
+    rows = re.findall(r'^\| (B\d\d) \|', table, flags=re.M)
+    assert len(rows) >= 20 and len(rows) == len(set(rows))
+    tested = set()
+    for path in glob.glob(osp.join(REPO, 'tests', '**', 'test_*.py'), recursive=True):
+        if osp.basename(path) != osp.basename(__file__):
+            tested |= set(re.findall(r'# (B\d\d)\b', open(path).read()))
+    tested |= set(re.findall(r'# (B\d\d)\b', open(__file__).read().split('def test_every_row')[0]))
+    assert sorted(set(rows) - tested) == [], 'rows without a test'

@@ -1,0 +1,64 @@
+"""A few iterations of the segmentation and classification demos on the real images; TTA builds."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import init_default_scope
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def train(config, data_root, tmp_path, *options):
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', config, '--work-dir', str(tmp_path),
+         '--cfg-options', *options], cwd=REPO, capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, RESTV2_DATA=data_root))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('config', ['configs/mmseg/demo/upernet_restv2_t_ade_mini.py',
+                                    'configs/mmseg/demo/upernet_restv2_t_camvid_mini.py'])
+def test_segmentation_demo_trains_and_reports_miou(config, data_root, tmp_path):
+    log = train(config, data_root, tmp_path, 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+                'default_hooks.logger.interval=1', 'val_dataloader.dataset.indices=2')
+    assert 'Iter(train) [2/2]' in log and 'mIoU:' in log
+
+
+def test_classification_demo_trains_and_reports_accuracy(data_root, tmp_path):
+    log = train('configs/mmpretrain/demo/restv2_t_imagenet_mini.py', data_root, tmp_path,
+                'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=16',
+                'val_dataloader.dataset.indices=8', 'default_hooks.logger.interval=1')
+    assert 'accuracy/top1:' in log and 'accuracy/top5:' in log
+
+
+def test_segmentation_tta_builds():
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO, 'configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py'))
+    init_default_scope('mmseg')
+    tta = MODELS.build(ConfigDict(**cfg.tta_model, module=cfg.model))
+    assert type(tta).__name__ == 'SegTTAModel'
+    aug = cfg.tta_pipeline[1]  # multi-scale x flip, as the paper's multi-scale mIoU
+    assert aug.type == 'TestTimeAug' and len(aug.transforms[0]) == 6
+
+
+def test_upernet_recipe_and_params():
+    """Paper 5.2 / appendix C.2 and Table 5 (T 62.1M)."""
+    from mmseg.registry import MODELS
+
+    from restv2_mm.analysis import count_params
+    init_default_scope('mmseg')
+    for arch, dpr in zip('tsb', (0.1, 0.2, 0.3)):
+        cfg = Config.fromfile(osp.join(REPO, f'configs/mmseg/upernet_restv2_{arch}_512x512_160k_ade20k.py'))
+        assert cfg.model.backbone.drop_path_rate == dpr
+        opt = cfg.optim_wrapper
+        assert (opt.optimizer.lr, opt.optimizer.weight_decay) == (1.5e-4, 0.05)
+        assert opt.constructor == 'ResTv2LearningRateDecayOptimizerConstructor'
+        assert (opt.paramwise_cfg.decay_rate, opt.paramwise_cfg.decay_type) == (0.9, 'stage_wise')
+        assert cfg.param_scheduler[0].end == 1500 and cfg.train_cfg.max_iters == 160000
+        assert cfg.train_dataloader.batch_size * 8 == 16 and cfg.crop_size == (512, 512)
+        if arch == 't':
+            assert round(count_params(MODELS.build(cfg.model)) / 1e6, 1) == 62.1

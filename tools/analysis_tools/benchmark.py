@@ -1,0 +1,305 @@
+"""Latency and activation memory of ResTv2 against the eager reference and other backbones.
+
+    python tools/analysis_tools/benchmark.py [--suites reference models styles] [--device cpu|cuda]
+                              [--repeat 5] [--warmup 1] [--dtypes fp32 bf16 fp16]
+                              [--compile] [--channels-last] [--no-memory] [--out FILE.md FILE.json]
+
+Suites (all rows of a suite are timed side by side, in interleaved rounds):
+
+- ``reference``: ResTv2-T backbone as shipped (``ours``), with ``with_cp`` (training memory only,
+  also per image at batch 2 with and without it), and the eager reference
+  (:mod:`restv2_mm.analysis.eager_reference`: the official code's computation with
+  ``q @ k^T``, softmax, ``@ v``) on the same weights, at 224 (batch 8 on CPU, 64 on GPU), 1333x800
+  (an 800x1344 padded input, batch 1) and 2048x512 (batch 1). Also the largest output difference.
+- ``models``: backbones at 224 (batch 8 / 64) and whole Mask R-CNN (1280x800) and UperNet
+  (2048x512) models, ResTv2-T against Swin-T, ConvNeXt-T and PVTv2-B2 built from the stock
+  mmdet / mmseg / mmpretrain configs (paper Tables 1, 4, 5), random weights, tensor forward without
+  post-processing (``restv2_mm.analysis.model_io.TensorForward``).
+- ``styles``: the ResTv2-T backbone in the four fine-tuning styles at 1280x800 (paper 5.1).
+
+Latency is the median of ``--repeat`` forwards after ``--warmup`` (min and max shown), in ms, under
+``torch.no_grad``. Activation memory is the peak during one forward (``infer``) or one forward +
+backward of the sum of the outputs' means (``train``) minus what was held before it: CUDA max
+allocated on GPU, peak RSS (``VmHWM`` after resetting it through ``/proc/self/clear_refs``) on CPU,
+each in a fresh process with glibc's mmap threshold fixed at 64 KiB so that freed blocks leave the
+RSS. Ratios are against the row marked ``base`` of each group.
+
+Raises:
+    SystemExit: bad arguments (argparse), ``--device cuda`` without CUDA, or fp16/bf16 on CPU.
+"""
+import argparse
+import json
+import os.path as osp
+import platform
+import subprocess
+import sys
+
+import torch
+
+from restv2_mm.analysis import eager_forward, fresh_process_env, measure_interleaved, peak_memory_mb
+from restv2_mm.engine import AtomicLocalBackend
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+SIZES = {'224': (224, 224), '1333x800': (800, 1344), '1280x800': (800, 1280),
+         '2048x512': (512, 2048)}
+OURS = {'mmdet': 'configs/mmdet/mask_rcnn_restv2_t_3x.py',
+        'mmseg': 'configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py',
+        'mmpretrain': 'configs/mmpretrain/restv2_t_8xb256_in1k.py'}
+STOCK = {  # (backbone config at 224, Mask R-CNN, UperNet); None where the library has none
+    'Swin-T': ('mmpretrain::swin_transformer/swin-tiny_16xb64_in1k.py',
+               'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py',
+               'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py'),
+    'ConvNeXt-T': ('mmpretrain::convnext/convnext-tiny_32xb128_in1k.py',
+                   'mmdet::convnext/mask-rcnn_convnext-t-p4-w7_fpn_amp-ms-crop-3x_coco.py',
+                   'mmseg::convnext/convnext-tiny_upernet_8xb2-amp-160k_ade20k-512x512.py'),
+    'PVTv2-B2': ('mmdet::pvt/retinanet_pvtv2-b2_fpn_1x_coco.py', None, None),
+}
+
+
+def rows_for(suites, device):
+    """Row specs (plain dicts, so a worker process can rebuild them)."""
+    small = 64 if device == 'cuda' else 8
+    rows = []
+    if 'reference' in suites:
+        for size, batch in (('224', small), ('1333x800', 1), ('2048x512', 1)):
+            group = f'reference {size}'
+            rows += [dict(group=group, name='eager reference', kind='restv2', impl='eager',
+                          size=size, batch=batch, base=True),
+                     dict(group=group, name='ours', kind='restv2', impl='ours', size=size,
+                          batch=batch),
+                     dict(group=group, name='ours, with_cp', kind='restv2', impl='ours',
+                          size=size, batch=batch, with_cp=True, train_only=True)]
+        # Training memory per image with and without with_cp, at batch 2 (issue 7 target: <= 1/2).
+        for cp_, name in ((False, 'ours, batch 2'), (True, 'ours, with_cp, batch 2')):
+            rows.append(dict(group='with_cp 1333x800', name=name, kind='restv2', impl='ours',
+                             size='1333x800', batch=2, with_cp=cp_, train_only=True,
+                             base=not cp_))
+    if 'models' in suites:
+        rows.append(dict(group='backbone 224', name='ResTv2-T', kind='backbone',
+                         config=OURS['mmpretrain'], size='224', batch=small, base=True))
+        for name, (bb, _, _) in STOCK.items():
+            rows.append(dict(group='backbone 224', name=name, kind='backbone', config=bb,
+                             size='224', batch=small))
+        for group, index, size, ours in (('Mask R-CNN 1280x800', 1, '1280x800', OURS['mmdet']),
+                                         ('UperNet 2048x512', 2, '2048x512', OURS['mmseg'])):
+            rows.append(dict(group=group, name='ResTv2-T', kind='model', config=ours, size=size,
+                             batch=1, base=True))
+            for name, configs in STOCK.items():
+                if configs[index]:
+                    rows.append(dict(group=group, name=name, kind='model', config=configs[index],
+                                     size=size, batch=1))
+    if 'styles' in suites:
+        for style in ('global', 'win', 'cwin', 'hwin'):
+            rows.append(dict(group='styles 1280x800', name=style, kind='restv2', impl='ours',
+                             style=style, size='1280x800', batch=1, base=style == 'global'))
+    return rows
+
+
+def _eval(model, device):
+    model.to(device).eval()  # some backbones' train() (Swin's) returns None, not the module
+    return model
+
+
+def build(row, device):
+    """(module, forward function taking the input, input tensor) for a row, random weights."""
+    import restv2_mm  # noqa: F401  (registers ResTv2)
+    from restv2_mm.analysis.model_io import (
+        TensorForward,
+        build_model,
+        config_scope,
+        fixed_input,
+        load_config,
+    )
+    from restv2_mm.models import ResTv2
+    torch.manual_seed(0)
+    h, w = SIZES[row['size']]
+    if row['kind'] == 'restv2':
+        model = ResTv2('tiny', style=row.get('style', 'global'), with_cp=row.get('with_cp', False))
+        model.init_weights()
+        x = torch.randn(row['batch'], 3, h, w)
+        fn = (lambda m, t: eager_forward(m, t)) if row['impl'] == 'eager' else (lambda m, t: m(t))
+        return _eval(model, device), fn, x.to(device)
+    cfg = load_config(row['config'] if '::' in row['config'] else osp.join(REPO, row['config']))
+    scope = config_scope(cfg, row['config'])
+    if row['kind'] == 'backbone':
+        model = build_model(cfg, name=row['config']).backbone
+        x = torch.randn(row['batch'], 3, h, w)
+        return _eval(model, device), (lambda m, t: m(t)), x.to(device)
+    model = build_model(cfg, name=row['config'])
+    x, samples = fixed_input(scope, (h, w), row['batch'])
+    return _eval(TensorForward(model, scope, samples), device), (lambda m, t: m(t)), x.to(device)
+
+
+def activation_memory(row, mode, device):
+    """Peak minus held memory (MB) of one forward (``infer``) or forward + backward (``train``)."""
+    model, fn, x = build(row, device)
+    model.train(mode == 'train')
+
+    def work():
+        if mode == 'train':
+            outs = fn(model, x)
+            sum(o.float().mean() for o in outs).backward()
+        else:
+            with torch.no_grad():
+                fn(model, x)
+    return peak_memory_mb(work, device)
+
+
+def memory_in_worker(row, mode, device):
+    proc = subprocess.run([sys.executable, __file__, '--worker', json.dumps(row), mode, device],
+                          capture_output=True, text=True, env=fresh_process_env(), timeout=1800)
+    if proc.returncode != 0:
+        print(f'memory of {row["name"]} ({mode}) failed: {proc.stderr[-1500:]}', file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])['mb']
+
+
+def machine(device):
+    if device == 'cuda':
+        return torch.cuda.get_device_name()
+    name = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            name = next(ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return f'{name}, {torch.get_num_threads()} threads'
+
+
+def run(args):
+    rows = rows_for(args.suites, args.device)
+    results = []
+    for group in dict.fromkeys(r['group'] for r in rows):
+        members = [r for r in rows if r['group'] == group]
+        timed = [r for r in members if not r.get('train_only')]
+        variants = []  # (row, dtype, compiled, module, fn, x)
+        for row in timed:
+            model, fn, x = build(row, args.device)
+            if args.channels_last:
+                model, x = model.to(memory_format=torch.channels_last), \
+                    x.contiguous(memory_format=torch.channels_last)
+            for dtype in args.dtypes:
+                variants.append((row, dtype, False, model, fn, x))
+                if args.compile and row.get('impl') == 'ours':
+                    variants.append((row, dtype, True, torch.compile(model), fn, x))
+        print(f'== {group}: timing {len(variants)} rows ({args.repeat} rounds)', file=sys.stderr)
+
+        def call(v):
+            row, dtype, _, model, fn, x = v
+            cast = getattr(torch, {'fp32': 'float32', 'bf16': 'bfloat16',
+                                   'fp16': 'float16'}[dtype])
+
+            def go():
+                with torch.no_grad(), torch.autocast(args.device, dtype=cast,
+                                                     enabled=dtype != 'fp32'):
+                    return fn(model, x)
+            return go
+
+        times = measure_interleaved([call(v) for v in variants], warmup=args.warmup,
+                                    repeat=args.repeat, device=args.device)
+        diff = None
+        if group.startswith('reference'):
+            ours = next(v for v in variants if v[0]['impl'] == 'ours' and v[1] == 'fp32')
+            ref = next(v for v in variants if v[0]['impl'] == 'eager' and v[1] == 'fp32')
+            with torch.no_grad():
+                diff = max((a - b).abs().max().item()
+                           for a, b in zip(ours[4](ours[3], ours[5]), ref[4](ref[3], ref[5])))
+        for v, t in zip(variants, times):
+            row, dtype, compiled = v[0], v[1], v[2]
+            results.append(dict(group=group, name=row['name'] + (' +compile' if compiled else ''),
+                                dtype=dtype, base=row.get('base', False) and dtype == 'fp32'
+                                and not compiled, shape=f'{row["batch"]}x3x{SIZES[row["size"]][0]}'
+                                f'x{SIZES[row["size"]][1]}', **t, max_abs_diff=diff, row=row))
+        for row in members:
+            if row.get('train_only'):
+                results.append(dict(group=group, name=row['name'], dtype='fp32',
+                                    base=row.get('base', False),
+                                    shape=f'{row["batch"]}x3x{SIZES[row["size"]][0]}x'
+                                    f'{SIZES[row["size"]][1]}', median_ms=None, row=row))
+        del variants
+        if not args.no_memory:
+            for res in results:
+                if res['group'] != group or res['dtype'] != 'fp32' or '+compile' in res['name']:
+                    continue
+                row = res['row']
+                modes = ['train'] if row.get('train_only') else \
+                    ['infer', 'train'] if group.startswith('reference') else ['infer']
+                for mode in modes:
+                    res[f'{mode}_mb'] = memory_in_worker(row, mode, args.device)
+    return results
+
+
+def ratio(a, b):
+    return f'{a / b:.2f}' if a is not None and b else '-'
+
+
+def report(results, device, argv):
+    lines = [f'Machine: {machine(device)}; torch {torch.__version__}.',
+             f'Command: `python tools/analysis_tools/benchmark.py {" ".join(argv)}`', '',
+             '| group | row | dtype | input | median ms [min, max] | time / base | speed-up vs base '
+             '| infer act. MB | / base | train act. MB | / base | max abs diff |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for group in dict.fromkeys(r['group'] for r in results):
+        members = [r for r in results if r['group'] == group]
+        base = next((r for r in members if r['base']), members[0])
+        for r in members:
+            ms = '-' if r['median_ms'] is None else \
+                f'{r["median_ms"]:.1f} [{r["min_ms"]:.1f}, {r["max_ms"]:.1f}]'
+            mem = [r.get('infer_mb'), r.get('train_mb')]
+            diff = r.get('max_abs_diff')
+            lines.append(
+                f'| {group} | {r["name"]}{" (base)" if r is base else ""} | {r["dtype"]} | '
+                f'{r["shape"]} | {ms} | {ratio(r["median_ms"], base["median_ms"])} | '
+                f'{ratio(base["median_ms"], r["median_ms"])} | '
+                f'{"-" if mem[0] is None else f"{mem[0]:.0f}"} | {ratio(mem[0], base.get("infer_mb"))} | '
+                f'{"-" if mem[1] is None else f"{mem[1]:.0f}"} | {ratio(mem[1], base.get("train_mb"))} | '
+                f'{"-" if diff is None or r["name"] != "ours" else f"{diff:.1e}"} |')
+    return '\n'.join(lines)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--suites', nargs='+', default=['reference', 'models', 'styles'],
+                        choices=['reference', 'models', 'styles'])
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--repeat', type=int, default=5, help='timed rounds (median, min, max)')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed forwards per row first')
+    parser.add_argument('--dtypes', nargs='+', default=['fp32'], choices=['fp32', 'bf16', 'fp16'],
+                        help='autocast dtypes (GPU); memory is measured in fp32')
+    parser.add_argument('--compile', action='store_true', help='add torch.compile rows of ours')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='run every row with channels-last model and input')
+    parser.add_argument('--no-memory', action='store_true', help='skip the memory workers')
+    parser.add_argument('--out', nargs='+', default=[],
+                        help='also write the table (.md) and/or the rows (.json)')
+    args = parser.parse_args(argv)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: CUDA is not available')
+    if args.device == 'cpu' and set(args.dtypes) - {'fp32'}:
+        parser.error('--dtypes bf16/fp16 are for --device cuda; on the CPU use fp32')
+    if any(not out.endswith(('.md', '.json')) for out in args.out):
+        parser.error('--out files must end in .md or .json')
+    if args.repeat < 1 or args.warmup < 0:
+        parser.error('--repeat must be >= 1 and --warmup >= 0')
+    return args
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == '--worker':
+        row, mode, device = json.loads(argv[1]), argv[2], argv[3]
+        print(json.dumps(dict(mb=activation_memory(row, mode, device))))
+        return
+    args = parse_args(argv)
+    results = run(args)
+    table = report(results, args.device, argv)
+    print(table)
+    for out in args.out:
+        text = json.dumps(dict(machine=machine(args.device), argv=argv, rows=results), indent=1) \
+            if out.endswith('.json') else table + '\n'
+        AtomicLocalBackend().put_text(text, out)
+
+
+if __name__ == '__main__':
+    main()
