@@ -7,7 +7,7 @@ installed library. Libraries that are not installed are skipped.
 import importlib
 
 from mmengine.fileio import register_backend
-from mmengine.registry import HOOKS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_INITIALIZERS
+from mmengine.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_INITIALIZERS
 
 from .engine.atomic_backend import AtomicLocalBackend
 from .engine.hooks import RNGStateHook
@@ -19,7 +19,7 @@ BACKBONES = (ResTv2, )
 
 
 def register_all() -> list:
-    """Register the backbones in every installed library's MODELS registry;
+    """Register the backbones in mmengine's root and every installed library's MODELS registry;
     ``ResTv2LearningRateDecayOptimizerConstructor``, ``RNGStateHook`` and the
     ``PretrainedWeights`` initializer in mmengine's root registries, which the mmdet, mmseg and
     mmpretrain registries search as their parent; and the ``'atomic_local'`` file backend
@@ -37,6 +37,8 @@ def register_all() -> list:
     HOOKS.register_module(module=RNGStateHook, force=True)
     WEIGHT_INITIALIZERS.register_module(module=PretrainedWeights, force=True)
     register_backend('atomic_local', AtomicLocalBackend, force=True)
+    for cls in BACKBONES:  # the root too: configs and tools without a scope find them
+        MODELS.register_module(name=cls.__name__, module=cls, force=True)
     done = []
     for lib in LIBRARIES:
         try:

@@ -36,7 +36,7 @@ def test_two_processes_gloo(tmp_path, data_root):
     ddp, single = str(tmp_path / 'ddp'), str(tmp_path / 'single')
     # SyncBN + norm_eval in the stem, as a detector fine-tune would use it.
     log = run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', ddp, '--cfg-options',
-               *OPTIONS, 'model.backbone.norm_cfg.type=SyncBN', 'model.backbone.norm_eval=True'],
+               *OPTIONS, 'model.backbone.conv_norm_cfg.type=SyncBN', 'model.backbone.norm_eval=True'],
               data_root, PORT='29731')
     assert 'rank 0 of 2: 1 images per process, effective batch 2' in log
     assert 'rank 1 of 2: 1 images per process, effective batch 2' in log

@@ -299,3 +299,19 @@ class MultiScaleBackbone(BaseModule):
             return stage, num_layers
         block = {'first': 0, 'last': depths[stage - 1] - 1}.get(where, where)
         return sum(depths[:stage - 1]) + block + 1, num_layers
+
+
+def check_token_norm_cfg(norm_cfg: dict) -> None:
+    """``norm_cfg`` configures the LayerNorms over tokens; BatchNorms belong in ``conv_norm_cfg``.
+
+    Raises:
+        TypeError: not a dict with a ``type``.
+        ValueError: a BatchNorm type (BN, SyncBN, ...), naming ``conv_norm_cfg`` as the setting.
+    """
+    if not isinstance(norm_cfg, dict) or 'type' not in norm_cfg:
+        raise TypeError(f"norm_cfg must be a dict with a 'type', got {norm_cfg!r}")
+    if 'BN' in str(norm_cfg['type']):
+        raise ValueError(
+            f'norm_cfg={norm_cfg!r} is a BatchNorm, but norm_cfg configures the LayerNorms of the '
+            "transformer parts (default dict(type='LN', eps=1e-6)); the BatchNorms of the "
+            f'convolutional stem are conv_norm_cfg, e.g. conv_norm_cfg={norm_cfg!r}')
