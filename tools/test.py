@@ -14,7 +14,6 @@ from mmengine.runner import Runner
 import restv2_mm  # noqa: F401
 from restv2_mm.cli import (
     add_common_args,
-    allow_runner_checkpoints,
     apply_common_args,
     check_whole_model_checkpoint,
     parse_common_args,
@@ -36,7 +35,6 @@ def main(argv=None):
     args = parse_args(argv)
     if not os.path.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint!r}')
-    allow_runner_checkpoints()
     cfg = apply_common_args(Config.fromfile(args.config), args)
     cfg.load_from = args.checkpoint
     check_data_roots(cfg, ['test_dataloader'])

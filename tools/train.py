@@ -19,7 +19,6 @@ from mmengine.runner import Runner
 import restv2_mm  # noqa: F401  (registers the backbones even for configs without custom_imports)
 from restv2_mm.cli import (
     add_common_args,
-    allow_runner_checkpoints,
     apply_common_args,
     check_whole_model_checkpoint,
     parse_common_args,
@@ -39,7 +38,6 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    allow_runner_checkpoints()
     cfg = apply_common_args(Config.fromfile(args.config), args)
     loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') else [])
     check_data_roots(cfg, loaders)

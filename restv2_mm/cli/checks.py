@@ -1,6 +1,4 @@
 """Checks of what a tool is given, before the runner starts."""
-import os
-
 from mmengine.config import Config
 
 from ..models import our_backbone
@@ -32,14 +30,3 @@ def check_whole_model_checkpoint(path: str, cfg: Config) -> None:
             f'tools/model_converters/convert_official_ckpt.py {path} OUT.pth`; to start a detector or '
             f"segmentor from it, set model.backbone.init_cfg=dict(type='Pretrained', checkpoint='{path}')")
 
-
-def allow_runner_checkpoints() -> None:
-    """Let mmengine 0.10.7 load its own runner checkpoints under torch >= 2.6.
-
-    torch >= 2.6 defaults ``torch.load`` to ``weights_only=True``; mmengine does not pass the
-    argument, and runner checkpoints pickle a message hub, numpy scalars and the config, so
-    ``--resume`` fails with an UnpicklingError. torch honours ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
-    only where the caller passed nothing, so explicit callers keep their choice. Only load
-    checkpoints you trust (as with any pickle).
-    """
-    os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')

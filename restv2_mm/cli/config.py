@@ -13,9 +13,8 @@ from .resume import latest_checkpoint
 def apply_common_args(cfg: Config, args) -> Config:
     """Apply the ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--amp`` and ``--resume`` flags.
 
-    The work dir defaults to ``./work_dirs/<config name>``. ``--amp`` (or an ``AmpOptimWrapper``
-    in the config) falls back to fp32 with a warning where CUDA is not available, since mmengine's
-    AmpOptimWrapper refuses to start on the CPU.
+    The work dir defaults to ``./work_dirs/<config name>``. ``--amp`` turns on bf16 AMP; an
+    ``AmpOptimWrapper`` (from ``--amp`` or the config) is adapted by :func:`resolve_amp`.
     """
     if getattr(args, 'cfg_options', None):
         cfg.merge_from_dict(args.cfg_options)
@@ -30,10 +29,9 @@ def apply_common_args(cfg: Config, args) -> Config:
         if getattr(args, 'amp', False):
             optim_wrapper.type = 'AmpOptimWrapper'
             optim_wrapper.setdefault('loss_scale', 'dynamic')
-        if optim_wrapper.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
-            warnings.warn('AMP needs CUDA, which is not available: training in fp32 instead')
-            optim_wrapper.type = 'OptimWrapper'
-            optim_wrapper.pop('loss_scale', None)
+            optim_wrapper.setdefault('dtype', 'bfloat16')
+        if optim_wrapper.get('type') == 'AmpOptimWrapper':
+            resolve_amp(optim_wrapper)
 
     resume = getattr(args, 'resume', None)
     if resume == 'auto':
@@ -56,3 +54,21 @@ def apply_common_args(cfg: Config, args) -> Config:
     check_model_channels(cfg.get('model'), cfg.get('default_scope'))
     setup_cpu_distributed(cfg)
     return cfg
+
+
+def resolve_amp(optim_wrapper: dict) -> None:
+    """Make an ``AmpOptimWrapper`` config run where it is: bf16 autocast where the GPU supports it,
+    fp16 (with dynamic loss scaling) on GPUs without bf16 (before Ampere), fp32 without CUDA
+    (mmengine's AmpOptimWrapper refuses to start on the CPU). Each fallback warns.
+    """
+    if not torch.cuda.is_available():
+        warnings.warn('AMP needs CUDA, which is not available: training in fp32 instead')
+        optim_wrapper.type = 'OptimWrapper'
+        optim_wrapper.pop('loss_scale', None)
+        optim_wrapper.pop('dtype', None)
+    elif optim_wrapper.get('dtype') in ('bfloat16', torch.bfloat16) and \
+            not torch.cuda.is_bf16_supported():
+        warnings.warn(f'{torch.cuda.get_device_name()} has no bf16: AMP in fp16 with dynamic loss '
+                      'scaling instead')
+        optim_wrapper.dtype = 'float16'
+        optim_wrapper.setdefault('loss_scale', 'dynamic')

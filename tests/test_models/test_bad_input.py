@@ -22,6 +22,7 @@ from restv2_mm.models import ResTv2
     (dict(frozen_stages=-2), ValueError, ['frozen_stages', '-2']),
     (dict(in_channels=0), ValueError, ['in_channels', '0']),  # B16
     (dict(drop_path_rate=1.5), ValueError, ['drop_path_rate', '1.5']),  # B15
+    (dict(norm_cfg=dict(type='SyncBN')), ValueError, ['norm_cfg', 'conv_norm_cfg', 'LayerNorm']),  # B35
 ])
 def test_bad_arguments(kwargs, exc, words):
     with pytest.raises(exc) as info:

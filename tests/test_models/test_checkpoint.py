@@ -94,3 +94,31 @@ def test_unset_checkpoint_logs_random_init():
     finally:
         logger.removeHandler(handler)
     assert 'no pretrained checkpoint given' in stream.getvalue()
+
+
+def test_required_checkpoint_and_weight_sets(tmp_path):
+    """``required=True`` refuses to start from random (B33); ``weights`` picks the raw or the EMA
+    weights of each layout the docs list, and asks for an EMA only where there is one (B34)."""
+    with pytest.raises(ValueError, match='model.backbone.init_cfg.checkpoint is not set'):  # B33
+        ResTv2('tiny', init_cfg=dict(type='Pretrained', checkpoint=None, required=True)
+               ).init_weights()
+    raw, ema = ResTv2('tiny').state_dict(), ResTv2('tiny').state_dict()
+    key = 'stem.norm.weight'
+    raw[key], ema[key] = torch.full((96, ), 1.), torch.full((96, ), 2.)
+    layouts = {  # what the official release and mmengine's EMAHook write
+        'official.pth': {'model': raw, 'model_ema': ema, 'args': None},
+        'runner.pth': {'state_dict': {'backbone.' + k: v for k, v in ema.items()},
+                       'ema_state_dict': {'module.backbone.' + k: v for k, v in raw.items()}
+                       | {'steps': torch.tensor(3)}},
+    }
+    for name, ckpt in layouts.items():
+        torch.save(ckpt, tmp_path / name)
+        for weights, value in (('model', 1.), ('ema', 2.)):
+            dst = ResTv2('tiny', init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / name),
+                                               weights=weights))
+            dst.init_weights()
+            assert torch.all(dst.state_dict()[key] == value), (name, weights)
+    torch.save({'state_dict': raw}, tmp_path / 'plain.pth')
+    with pytest.raises(ValueError, match="weights='ema', but the checkpoint holds no EMA"):  # B34
+        ResTv2('tiny', init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'plain.pth'),
+                                     weights='ema')).init_weights()

@@ -1,26 +1,29 @@
 """Latency and activation memory of ResTv2 against the eager reference and other backbones.
 
-    python tools/analysis_tools/benchmark.py [--suites reference models styles] [--device cpu|cuda]
+    python tools/analysis_tools/benchmark.py [--suites reference train models styles] [--device cpu|cuda]
                               [--repeat 5] [--warmup 1] [--dtypes fp32 bf16 fp16]
                               [--compile] [--channels-last] [--no-memory] [--out FILE.md FILE.json]
 
 Suites (all rows of a suite are timed side by side, in interleaved rounds):
 
-- ``reference``: ResTv2-T backbone as shipped (``ours``), with ``with_cp`` (training memory only,
-  also per image at batch 2 with and without it), and the eager reference
+- ``reference``: ResTv2-T backbone as shipped (``ours``) and the eager reference
   (:mod:`restv2_mm.analysis.eager_reference`: the official code's computation with
   ``q @ k^T``, softmax, ``@ v``) on the same weights, at 224 (batch 8 on CPU, 64 on GPU), 1333x800
   (an 800x1344 padded input, batch 1) and 2048x512 (batch 1). Also the largest output difference.
+- ``train``: one training step (forward + backward) of the eager reference and of ours without
+  checkpointing, with ``with_cp='selective'`` and with ``with_cp='full'``, at 224 (batch 8 / 64),
+  1333x800 and 2048x512 (batch 1 and 2): step time and training activation memory.
 - ``models``: backbones at 224 (batch 8 / 64) and whole Mask R-CNN (1280x800) and UperNet
   (2048x512) models, ResTv2-T against Swin-T, ConvNeXt-T and PVTv2-B2 built from the stock
   mmdet / mmseg / mmpretrain configs (paper Tables 1, 4, 5), random weights, tensor forward without
   post-processing (``restv2_mm.analysis.model_io.TensorForward``).
 - ``styles``: the ResTv2-T backbone in the four fine-tuning styles at 1280x800 (paper 5.1).
 
-Latency is the median of ``--repeat`` forwards after ``--warmup`` (min and max shown), in ms, under
-``torch.no_grad``. Activation memory is the peak during one forward (``infer``) or one forward +
-backward of the sum of the outputs' means (``train``) minus what was held before it: CUDA max
-allocated on GPU, peak RSS (``VmHWM`` after resetting it through ``/proc/self/clear_refs``) on CPU,
+Latency is the median of ``--repeat`` forwards (``train``: training steps) after ``--warmup`` (min
+and max shown), in ms; forwards run under ``torch.no_grad``. Activation memory is the peak during
+one forward (``infer``) or one forward + backward of the sum of the outputs' means (``train``) minus
+what was held before it (:mod:`restv2_mm.analysis.memory`): CUDA max allocated on GPU, peak RSS
+(``VmHWM`` after resetting it through ``/proc/self/clear_refs``) on CPU,
 each in a fresh process with glibc's mmap threshold fixed at 64 KiB so that freed blocks leave the
 RSS. Ratios are against the row marked ``base`` of each group.
 
@@ -28,6 +31,8 @@ Raises:
     SystemExit: bad arguments (argparse), ``--device cuda`` without CUDA, or fp16/bf16 on CPU.
 """
 import argparse
+import contextlib
+import functools
 import json
 import os.path as osp
 import platform
@@ -67,14 +72,20 @@ def rows_for(suites, device):
             rows += [dict(group=group, name='eager reference', kind='restv2', impl='eager',
                           size=size, batch=batch, base=True),
                      dict(group=group, name='ours', kind='restv2', impl='ours', size=size,
-                          batch=batch),
-                     dict(group=group, name='ours, with_cp', kind='restv2', impl='ours',
-                          size=size, batch=batch, with_cp=True, train_only=True)]
-        # Training memory per image with and without with_cp, at batch 2 (issue 7 target: <= 1/2).
-        for cp_, name in ((False, 'ours, batch 2'), (True, 'ours, with_cp, batch 2')):
-            rows.append(dict(group='with_cp 1333x800', name=name, kind='restv2', impl='ours',
-                             size='1333x800', batch=2, with_cp=cp_, train_only=True,
-                             base=not cp_))
+                          batch=batch)]
+    if 'train' in suites:
+        # One training step (forward + backward): time and activation memory per checkpointing
+        # mode against the eager reference (issue 17: selective <= 0.33x eager memory at
+        # <= 1.10x the step time of no checkpointing).
+        for size, batch in (('224', small), ('1333x800', 1), ('1333x800', 2), ('2048x512', 1),
+                            ('2048x512', 2)):
+            group = f'train {size} x{batch}'
+            rows.append(dict(group=group, name='eager reference', kind='restv2', impl='eager',
+                             size=size, batch=batch, train=True, base=True))
+            for mode, name in ((False, 'ours'), ('selective', 'ours, with_cp=selective'),
+                               ('full', 'ours, with_cp=full')):
+                rows.append(dict(group=group, name=name, kind='restv2', impl='ours', size=size,
+                                 batch=batch, train=True, with_cp=mode))
     if 'models' in suites:
         rows.append(dict(group='backbone 224', name='ResTv2-T', kind='backbone',
                          config=OURS['mmpretrain'], size='224', batch=small, base=True))
@@ -131,19 +142,23 @@ def build(row, device):
     return _eval(TensorForward(model, scope, samples), device), (lambda m, t: m(t)), x.to(device)
 
 
+def train_step(model, fn, x, autocast=None):
+    """One forward + backward of the sum of the outputs' means (gradients then dropped)."""
+    model.train()
+    with autocast() if autocast else contextlib.nullcontext():
+        outs = fn(model, x)
+    sum(o.float().mean() for o in outs).backward()
+    model.zero_grad(set_to_none=True)
+
+
 def activation_memory(row, mode, device):
     """Peak minus held memory (MB) of one forward (``infer``) or forward + backward (``train``)."""
     model, fn, x = build(row, device)
-    model.train(mode == 'train')
-
-    def work():
-        if mode == 'train':
-            outs = fn(model, x)
-            sum(o.float().mean() for o in outs).backward()
-        else:
-            with torch.no_grad():
-                fn(model, x)
-    return peak_memory_mb(work, device)
+    if mode == 'train':
+        return peak_memory_mb(lambda: train_step(model, fn, x), device)
+    model.eval()
+    with torch.no_grad():
+        return peak_memory_mb(lambda: fn(model, x), device)
 
 
 def memory_in_worker(row, mode, device):
@@ -172,9 +187,8 @@ def run(args):
     results = []
     for group in dict.fromkeys(r['group'] for r in rows):
         members = [r for r in rows if r['group'] == group]
-        timed = [r for r in members if not r.get('train_only')]
         variants = []  # (row, dtype, compiled, module, fn, x)
-        for row in timed:
+        for row in members:
             model, fn, x = build(row, args.device)
             if args.channels_last:
                 model, x = model.to(memory_format=torch.channels_last), \
@@ -189,10 +203,13 @@ def run(args):
             row, dtype, _, model, fn, x = v
             cast = getattr(torch, {'fp32': 'float32', 'bf16': 'bfloat16',
                                    'fp16': 'float16'}[dtype])
+            autocast = functools.partial(torch.autocast, args.device, dtype=cast,
+                                         enabled=dtype != 'fp32')
+            if row.get('train'):
+                return functools.partial(train_step, model, fn, x, autocast)
 
             def go():
-                with torch.no_grad(), torch.autocast(args.device, dtype=cast,
-                                                     enabled=dtype != 'fp32'):
+                with torch.no_grad(), autocast():
                     return fn(model, x)
             return go
 
@@ -211,19 +228,13 @@ def run(args):
                                 dtype=dtype, base=row.get('base', False) and dtype == 'fp32'
                                 and not compiled, shape=f'{row["batch"]}x3x{SIZES[row["size"]][0]}'
                                 f'x{SIZES[row["size"]][1]}', **t, max_abs_diff=diff, row=row))
-        for row in members:
-            if row.get('train_only'):
-                results.append(dict(group=group, name=row['name'], dtype='fp32',
-                                    base=row.get('base', False),
-                                    shape=f'{row["batch"]}x3x{SIZES[row["size"]][0]}x'
-                                    f'{SIZES[row["size"]][1]}', median_ms=None, row=row))
         del variants
         if not args.no_memory:
             for res in results:
                 if res['group'] != group or res['dtype'] != 'fp32' or '+compile' in res['name']:
                     continue
                 row = res['row']
-                modes = ['train'] if row.get('train_only') else \
+                modes = ['train'] if row.get('train') else \
                     ['infer', 'train'] if group.startswith('reference') else ['infer']
                 for mode in modes:
                     res[f'{mode}_mb'] = memory_in_worker(row, mode, args.device)
@@ -260,8 +271,8 @@ def report(results, device, argv):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--suites', nargs='+', default=['reference', 'models', 'styles'],
-                        choices=['reference', 'models', 'styles'])
+    parser.add_argument('--suites', nargs='+', default=['reference', 'train', 'models', 'styles'],
+                        choices=['reference', 'train', 'models', 'styles'])
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--repeat', type=int, default=5, help='timed rounds (median, min, max)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed forwards per row first')

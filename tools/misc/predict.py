@@ -11,7 +11,7 @@ import os
 import mmcv
 
 import restv2_mm  # noqa: F401
-from restv2_mm.cli import allow_runner_checkpoints
+from restv2_mm.cli import add_unsafe_load_arg, apply_unsafe_load
 
 
 def main(argv=None):
@@ -22,11 +22,12 @@ def main(argv=None):
     parser.add_argument('--out', required=True, help='output PNG path')
     parser.add_argument('--score-thr', type=float, default=0.3, help='hide boxes below this score')
     parser.add_argument('--device', default='cpu')
+    add_unsafe_load_arg(parser)
     args = parser.parse_args(argv)
     for name in ('checkpoint', 'image'):
         if not os.path.isfile(getattr(args, name)):
             raise FileNotFoundError(f'{name} not found: {getattr(args, name)!r}')
-    allow_runner_checkpoints()
+    apply_unsafe_load(args)
     from mmengine.config import Config
     if Config.fromfile(args.config).get('default_scope') == 'mmseg':
         return predict_segmentation(args)

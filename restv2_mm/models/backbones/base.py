@@ -15,6 +15,7 @@ from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..layers.grad_checkpoint import check_cp_mode
 from ..utils.checkpoint import load_pretrained, require_checkpoint
 
 DECAY_TYPES = ('stage_wise', 'layer_wise')
@@ -36,7 +37,10 @@ class MultiScaleBackbone(BaseModule):
         frozen_stages (int): -1 none; 0 the stem; i in 1..4 the stem and stages 1..i with their
             downsampling layers (parameters without grad, modules in eval mode).
         norm_eval (bool): Keep every BatchNorm in eval mode while training.
-        with_cp (bool): Gradient checkpointing (what it covers is the family's).
+        with_cp (bool | str): Gradient checkpointing of the blocks and embeddings (what it covers
+            is the family's): False; True or ``'full'`` (recompute everything in backward);
+            ``'selective'`` (keep matmul and attention outputs, recompute the cheap rest; see
+            :mod:`restv2_mm.models.layers.grad_checkpoint`).
         drop_path_rate (float): Stochastic depth, linear over the blocks from 0. In [0, 1).
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, prefix=None,
             weights='model'|'ema', required=False)``; see :meth:`init_weights`.
@@ -66,7 +70,7 @@ class MultiScaleBackbone(BaseModule):
         self.out_indices = self.parse_out_indices(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
-        self.with_cp = with_cp
+        self.with_cp = check_cp_mode(with_cp)
         self.drop_path_rate = drop_path_rate
 
     # ----------------------------------------------------------------------------- arguments

@@ -1,13 +1,54 @@
-"""Gradient checkpointing of one module call, the ``with_cp`` of the backbone's blocks and embeddings."""
-from typing import Any, Callable
+"""Gradient checkpointing of one module call: the ``with_cp`` of the backbones' blocks and
+embeddings, full (recompute everything) or selective (keep the matmul outputs).
 
+Selective checkpointing is torch's own (``torch.utils.checkpoint.create_selective_checkpoint_contexts``):
+during the forward, the outputs of the ops in :data:`SAVED_OPS` (matrix multiplies and fused
+attention: the expensive ones) are kept; everything else (LayerNorm, GELU, residual adds, the
+depth-wise convs, PixelShuffle, layout copies: cheap, memory-bound, and what fills memory) is dropped
+and recomputed in backward from the kept tensors. Gradients equal those without checkpointing.
+"""
+import functools
+from typing import Any, Callable, Union
+
+import torch
 import torch.utils.checkpoint as cp
 
+CP_MODES = (False, True, 'full', 'selective')
 
-def checkpointed(fn: Callable, *args: Any, with_cp: bool) -> Any:
-    """``fn(*args)``, recomputed in backward instead of keeping its activations when ``with_cp``
-    is set and the first argument (a tensor) needs a gradient; a plain call otherwise (frozen
-    parts, inference)."""
-    if with_cp and args[0].requires_grad:
-        return cp.checkpoint(fn, *args, use_reentrant=False)
-    return fn(*args)
+_aten = torch.ops.aten
+# Kept in selective mode: GEMMs (linear = addmm/mm after decomposition) and fused attention.
+SAVED_OPS = tuple(getattr(_aten, name) for name in (
+    'mm', 'addmm', 'bmm', '_scaled_dot_product_flash_attention_for_cpu',
+    '_scaled_dot_product_flash_attention', '_scaled_dot_product_efficient_attention',
+    '_scaled_dot_product_cudnn_attention') if hasattr(_aten, name))
+
+
+def check_cp_mode(with_cp: Union[bool, str]) -> Union[bool, str]:
+    """``with_cp`` as one of False, 'full', 'selective' (True means 'full').
+
+    Raises:
+        ValueError: another value, naming ``with_cp`` and the allowed ones.
+    """
+    if with_cp not in CP_MODES or isinstance(with_cp, (int, float)) and \
+            not isinstance(with_cp, bool):
+        raise ValueError(f"with_cp must be False, True (= 'full') or 'selective', got {with_cp!r}")
+    return 'full' if with_cp is True else with_cp
+
+
+def _policy(ctx, op, *args, **kwargs) -> cp.CheckpointPolicy:
+    return cp.CheckpointPolicy.MUST_SAVE if op.overloadpacket in SAVED_OPS else \
+        cp.CheckpointPolicy.PREFER_RECOMPUTE
+
+
+_selective_context = functools.partial(cp.create_selective_checkpoint_contexts, _policy)
+
+
+def checkpointed(fn: Callable, *args: Any, with_cp: Union[bool, str]) -> Any:
+    """``fn(*args)``, with its activations recomputed in backward where ``with_cp`` is ``'full'``
+    (or True: everything) or ``'selective'`` (all but :data:`SAVED_OPS` outputs) and the first
+    argument (a tensor) needs a gradient; a plain call otherwise (frozen parts, inference)."""
+    if not with_cp or not args[0].requires_grad:
+        return fn(*args)
+    if with_cp == 'selective':
+        return cp.checkpoint(fn, *args, use_reentrant=False, context_fn=_selective_context)
+    return cp.checkpoint(fn, *args, use_reentrant=False)

@@ -1,0 +1,81 @@
+"""with_cp: full and selective checkpointing give the gradients of no checkpointing (issue 17), in
+every fine-tuning style; selective recomputes only the cheap ops."""
+from collections import Counter
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from restv2_mm.models import ResTv2
+from restv2_mm.models.layers.grad_checkpoint import check_cp_mode
+
+STYLES = ['global', 'win', 'cwin', 'hwin']
+WINDOWS = (8, 4, 2, 2)  # small windows: the 64x96 input needs padding in the first stages
+
+
+def run(model, x):
+    model.train()
+    outs = model(x)
+    loss = sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).mean() for o in outs)
+    loss.backward()
+    return [o.detach() for o in outs], {n: p.grad.clone() for n, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize('style', STYLES)
+def test_checkpointing_keeps_outputs_and_gradients(style):
+    torch.manual_seed(0)
+    ref = ResTv2('tiny', style=style, window_size=WINDOWS)
+    ref.init_weights()
+    if style == 'cwin':  # zero-initialised: give the convs weights so that their gradients count
+        for i in range(1, 5):
+            torch.nn.init.normal_(getattr(ref, f'cwin_conv{i}').weight, std=0.05)
+    x = torch.randn(2, 3, 64, 96)
+    want_out, want_grad = run(ref, x)
+    for mode in ('selective', 'full'):
+        model = ResTv2('tiny', style=style, window_size=WINDOWS, with_cp=mode)
+        model.load_state_dict(ref.state_dict())
+        out, grad = run(model, x)
+        for a, b in zip(out, want_out):
+            assert torch.allclose(a, b, atol=1e-5), mode
+        for name, g in want_grad.items():
+            assert torch.allclose(grad[name], g, atol=1e-5, rtol=1e-4), (mode, name)
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts the aten ops that run (forward recomputation shows up inside backward)."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.counts[func.overloadpacket.__name__] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def backward_ops(mode):
+    torch.manual_seed(0)
+    model = ResTv2('tiny', with_cp=mode).train()
+    outs = model(torch.randn(1, 3, 64, 64))
+    loss = sum(o.mean() for o in outs)
+    with OpCounter() as counter:
+        loss.backward()
+    return counter.counts
+
+
+def test_selective_recomputes_the_cheap_ops_and_keeps_the_matmuls():
+    """In backward, 'full' recomputes whole blocks (their GEMMs too); 'selective' recomputes the
+    LayerNorms and GELUs but no GEMM, which it kept from the forward (torch's selective policy)."""
+    none, selective, full = (backward_ops(m) for m in (False, 'selective', 'full'))
+    gemms = [sum(c[op] for op in ('mm', 'addmm', 'bmm')) for c in (none, selective, full)]
+    assert gemms[1] == gemms[0] < gemms[2], gemms
+    assert none['native_layer_norm'] == 0
+    assert selective['native_layer_norm'] > 0 and full['native_layer_norm'] > 0
+    assert selective['gelu'] > none['gelu']
+
+
+@pytest.mark.parametrize('value', ['partial', 2, 'Full'])
+def test_bad_with_cp(value):  # B36
+    with pytest.raises(ValueError, match=r"with_cp must be False, True \(= 'full'\) or 'selective'"):
+        ResTv2('tiny', with_cp=value)
+    assert check_cp_mode(True) == 'full' and check_cp_mode('selective') == 'selective'

@@ -1,0 +1,178 @@
+"""Runner checkpoints load with torch's safe weights_only loader everywhere (issue 18): the stock
+tools/test.py and tools/train.py --resume of mmdet, mmseg and mmpretrain (the copies shipped in the
+installed packages), the three inferencers and get_model, all without
+TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD; and a checkpoint whose pickle calls os.system is refused."""
+import importlib.util
+import os
+import os.path as osp
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from restv2_mm.utils import SAFE_GLOBALS, UnsafeCheckpointError, read_checkpoint
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMOS = {
+    'mmdet': 'configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py',
+    'mmseg': 'configs/mmseg/demo/upernet_restv2_t_ade_mini.py',
+    'mmpretrain': None,  # written below: the classification demo with an EMA hook
+}
+# Keep every run to one step and two evaluated images.
+TRAIN_OPTIONS = {
+    'mmdet': ['train_cfg.max_iters=1', 'train_cfg.val_interval=1000'],
+    'mmseg': ['train_cfg.max_iters=1', 'train_cfg.val_interval=1000'],
+    'mmpretrain': ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1000',
+                   'train_dataloader.dataset.indices=8'],
+}
+TEST_OPTIONS = ['test_dataloader.dataset.indices=2', 'test_dataloader.num_workers=0']
+
+
+def stock_tool(lib, name):
+    """The tool as shipped inside the installed package (what `mim` runs)."""
+    path = osp.join(osp.dirname(importlib.util.find_spec(lib).origin), '.mim', 'tools', name)
+    assert osp.isfile(path), path
+    return path
+
+
+def run(args, data_root, cwd=REPO):
+    env = dict(os.environ, RESTV2_DATA=data_root, PYTHONUNBUFFERED='1')
+    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)  # what this issue is about
+    return subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=900)
+
+
+def ok(proc):
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory, data_root):
+    """lib -> (config, work dir, checkpoint) after one training step of each demo (our tools)."""
+    root = tmp_path_factory.mktemp('safe')
+    cls_cfg = root / 'restv2_t_imagenet_mini_ema.py'
+    cls_cfg.write_text(textwrap.dedent(f'''
+        _base_ = '{REPO}/configs/mmpretrain/demo/restv2_t_imagenet_mini.py'
+        custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]
+    '''))
+    out = {}
+    for lib, config in DEMOS.items():
+        config = config or str(cls_cfg)
+        work = str(root / lib)
+        ok(run(['tools/train.py', config, '--work-dir', work, '--cfg-options',
+                *TRAIN_OPTIONS[lib]], data_root))
+        ckpt = osp.join(work, 'epoch_1.pth' if lib == 'mmpretrain' else 'iter_1.pth')
+        assert osp.isfile(ckpt)
+        out[lib] = (config, work, ckpt)
+    return out
+
+
+@pytest.mark.slow
+def test_checkpoints_hold_only_allowed_globals(runs):
+    """What the runner pickles is exactly what the safe list allows (nothing missing, and EMA,
+    RNG state, message hub included)."""
+    allowed = {f'{g[1]}' if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
+               for g, _ in SAFE_GLOBALS}
+    for lib, (_, _, ckpt) in runs.items():
+        needed = set(torch.serialization.get_unsafe_globals_in_checkpoint(ckpt))
+        assert needed and needed <= allowed, (lib, needed - allowed)
+        state = torch.load(ckpt, map_location='cpu', weights_only=True)
+        assert 'rng_state' in state['message_hub']['runtime_info']
+    assert 'ema_state_dict' in read_checkpoint(runs['mmpretrain'][2])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('lib', sorted(DEMOS))
+def test_stock_test_and_resume(lib, runs, data_root, tmp_path):
+    config, work, ckpt = runs[lib]
+    log = ok(run([stock_tool(lib, 'test.py'), osp.join(REPO, config), ckpt, '--work-dir',
+                  str(tmp_path), '--cfg-options', *TEST_OPTIONS], data_root, cwd=str(tmp_path)))
+    assert {'mmdet': 'bbox_mAP', 'mmseg': 'mIoU', 'mmpretrain': 'accuracy/top1'}[lib] in log
+    more = {'mmdet': 'train_cfg.max_iters=2', 'mmseg': 'train_cfg.max_iters=2',
+            'mmpretrain': 'train_cfg.max_epochs=2'}[lib]
+    log = ok(run([stock_tool(lib, 'train.py'), osp.join(REPO, config), '--work-dir', work,
+                  '--resume', '--cfg-options', *TRAIN_OPTIONS[lib], more], data_root,
+                 cwd=str(tmp_path)))
+    assert 'resumed epoch' in log.lower() or 'Load checkpoint from' in log
+    assert osp.isfile(osp.join(work, 'epoch_2.pth' if lib == 'mmpretrain' else 'iter_2.pth'))
+
+
+INFER = {
+    'mmdet': '''
+        from mmdet.apis import DetInferencer
+        out = DetInferencer(model=CFG, weights=CKPT, device='cpu')(IMG, return_vis=False)
+        print('OK', len(out['predictions']))''',
+    'mmseg': '''
+        from mmseg.apis import MMSegInferencer
+        out = MMSegInferencer(model=CFG, weights=CKPT, device='cpu')(IMG)
+        print('OK', out['predictions'].shape)''',
+    'mmpretrain': '''
+        from mmpretrain import ImageClassificationInferencer, get_model
+        model = get_model(CFG, pretrained=CKPT)
+        out = ImageClassificationInferencer(model=CFG, pretrained=CKPT, device='cpu')(IMG)
+        print('OK', out[0]['pred_label'])''',
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('lib', sorted(DEMOS))
+def test_inferencers_and_get_model(lib, runs, data_root):
+    """In a fresh process that never imports restv2_mm itself: the config's custom_imports does."""
+    config, _, ckpt = runs[lib]
+    image = {'mmdet': 'coco_mini/val2017/000000000139.jpg',
+             'mmseg': 'ade_mini/images/validation/ADE_val_00000001.jpg',
+             'mmpretrain': 'imagenet_mini/val/ILSVRC2012_val_00000001.JPEG'}[lib]
+    image = osp.join(data_root, image)
+    if not osp.isfile(image):  # any image of the set
+        folder = osp.dirname(image)
+        image = osp.join(folder, sorted(os.listdir(folder))[0])
+    script = f'CFG, CKPT, IMG = {osp.join(REPO, config)!r}, {ckpt!r}, {image!r}\n' + \
+        textwrap.dedent(INFER[lib]) + "\nimport sys; assert 'restv2_mm' in sys.modules\n"
+    log = ok(run(['-c', script], data_root))
+    assert 'OK' in log
+
+
+class _RunsACommand:
+    """A pickle that calls os.system when loaded: what a malicious checkpoint does."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def malicious_checkpoint(tmp_path):
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {'backbone.stem.norm.weight': torch.ones(96)},
+                'meta': _RunsACommand(marker)}, path)
+    return path, marker
+
+
+def test_malicious_checkpoint_is_refused(tmp_path):  # B32
+    path, marker = malicious_checkpoint(tmp_path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        read_checkpoint(str(path))
+    msg = str(info.value)
+    assert 'system' in msg and '--unsafe-load' in msg and 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' in msg
+    assert not marker.exists()
+    with pytest.raises(pickle.UnpicklingError):  # the stock path: mmengine's plain torch.load
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(torch.nn.Linear(1, 1), str(path))
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_malicious_checkpoint_refused_by_stock_and_our_tools(tmp_path, data_root):  # B32
+    path, marker = malicious_checkpoint(tmp_path)
+    config = osp.join(REPO, DEMOS['mmseg'])
+    for tool in (stock_tool('mmseg', 'test.py'), osp.join(REPO, 'tools/test.py')):
+        proc = run([tool, config, str(path), '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                    *TEST_OPTIONS], data_root, cwd=str(tmp_path))
+        assert proc.returncode != 0 and 'system' in proc.stderr, proc.stderr[-3000:]
+        assert not marker.exists()
