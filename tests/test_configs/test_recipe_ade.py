@@ -8,7 +8,6 @@ import os.path as osp
 
 import numpy as np
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -30,14 +29,6 @@ def build_segmentor(cfg):
     from mmseg.registry import MODELS
     init_default_scope('mmseg')
     return MODELS.build(cfg.model)
-
-
-def param_groups(cfg, model):
-    """{parameter name: (lr, weight decay)} of the optimizer the config builds."""
-    from mmengine.optim import build_optim_wrapper
-    groups = build_optim_wrapper(model, cfg.optim_wrapper).optimizer.param_groups
-    by_id = {id(p): (g['lr'], g['weight_decay']) for g in groups for p in g['params']}
-    return {n: by_id[id(p)] for n, p in model.named_parameters()}
 
 
 def check_shared_recipe(cfg):
@@ -95,11 +86,11 @@ def test_official_t_recipe(repo_root):
     assert (opt.type, opt.lr, opt.weight_decay, tuple(opt.betas)) == ('AdamW', 6e-5, 0.01, (0.9, 0.999))
 
 
-def test_paper_lr_decay_and_weight_decay(repo_root):
+def test_paper_lr_decay_and_weight_decay(repo_root, optimizer_settings):
     # R-ADE-03 R-ADE-04
     cfg = load(repo_root, PAPER['t'])
     model = build_segmentor(cfg)
-    got = param_groups(cfg, model)
+    got = optimizer_settings(model, cfg.optim_wrapper)
     # Our stage-wise depths (stem 0, stage i with its patch embedding i, neck/heads 5 of 6):
     # lr = 1.5e-4 * 0.9 ** (5 - depth).
     lr = {'backbone.stem.proj.0.weight': 5, 'backbone.stem.norm.weight': 5,
@@ -117,11 +108,11 @@ def test_paper_lr_decay_and_weight_decay(repo_root):
         assert got[n][1] == (0.0 if p.ndim == 1 or n.endswith('.bias') else 0.05), n
 
 
-def test_official_t_optimizer(repo_root):
+def test_official_t_optimizer(repo_root, optimizer_settings):
     # R-ADEOFF-02 R-ADEOFF-03
     cfg = load(repo_root, OFFICIAL_T)
     model = build_segmentor(cfg)
-    got = param_groups(cfg, model)
+    got = optimizer_settings(model, cfg.optim_wrapper)
     # mmcv DefaultOptimizerConstructor with custom_keys {'norm': decay_mult 0}: one lr, and no
     # decay exactly where 'norm' is in the parameter name (the heads' BN are '.bn.': decayed).
     for n, _ in model.named_parameters():
@@ -138,18 +129,10 @@ def mmcv_poly_with_warmup(t, base=1.5e-4, max_iters=160000, warmup=1500, ratio=1
     return np.where(t < warmup, regular * (1 - k), regular)
 
 
-def test_schedule_matches_mmcv_poly_with_warmup(repo_root):
+def test_schedule_matches_mmcv_poly_with_warmup(repo_root, lr_curve):
     # R-ADE-05 R-ADE-06
-    from mmengine.registry import PARAM_SCHEDULERS
     cfg = load(repo_root, PAPER['t'])
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.5e-4)
-    scheds = [PARAM_SCHEDULERS.build(dict(s), default_args=dict(optimizer=opt))
-              for s in cfg.param_scheduler]
-    got = []
-    for _ in range(160000):
-        got.append(opt.param_groups[0]['lr'])
-        for s in scheds:
-            s.step()
+    got = lr_curve(cfg.param_scheduler, 1.5e-4, iters=160000)
     t = np.arange(160000)
     want = mmcv_poly_with_warmup(t)
     # mmengine counts a span of n steps as n - 1 (LinearLR reaches 1 at 1499, PolyLR 0 at

@@ -97,15 +97,11 @@ def test_model_and_backbone_mode(repo_root):
     assert all(p.requires_grad for p in model.backbone.parameters())
 
 
-def test_weight_decay_rule(repo_root):
+def test_weight_decay_rule(repo_root, optimizer_settings):
     # R-COCO3X-04
-    from mmengine.optim import build_optim_wrapper
     cfg = load(repo_root, 'mask_rcnn_restv2_t_3x.py')
     model = build_detector(cfg)
-    wrapper = dict(cfg.optim_wrapper, type='OptimWrapper')
-    wrapper.pop('loss_scale')
-    groups = build_optim_wrapper(model, wrapper).optimizer.param_groups
-    by_id = {id(p): g['weight_decay'] for g in groups for p in g['params']}
+    got = optimizer_settings(model, cfg.optim_wrapper)
     # detectron2 get_default_optimizer_params (WEIGHT_DECAY_NORM 0.0, WEIGHT_DECAY_BIAS None =
     # follow WEIGHT_DECAY): 0 for parameters of torch norm modules, 0.05 for all others, biases
     # included. The official backbone's output norms (norm_1..norm_4) are utils.LayerNorm, a
@@ -117,23 +113,16 @@ def test_weight_decay_rule(repo_root):
     for mname, module in model.named_modules():
         for pname, p in module.named_parameters(recurse=False):
             official_norm = isinstance(module, norm_types) and not mname.startswith('backbone.norm')
-            assert by_id[id(p)] == (0.0 if official_norm else 0.05), f'{mname}.{pname}'
+            name = f'{mname}.{pname}'
+            assert got[name] == (1e-4, 0.0 if official_norm else 0.05), name
             checked += 1
     assert checked == len(list(model.parameters()))
 
 
-def test_warmup_matches_detectron2(repo_root):
+def test_warmup_matches_detectron2(repo_root, lr_curve):
     # R-COCO3X-08
-    from mmengine.registry import PARAM_SCHEDULERS
     cfg = load(repo_root, 'mask_rcnn_restv2_t_3x.py')
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-4)
-    scheds = [PARAM_SCHEDULERS.build(dict(s), default_args=dict(optimizer=opt))
-              for s in cfg.param_scheduler]
-    got = []
-    for _ in range(1200):
-        got.append(opt.param_groups[0]['lr'])
-        for s in scheds:
-            s.step()
+    got = lr_curve(cfg.param_scheduler, 1e-4, iters=1200)
     # detectron2 WarmupParamScheduler, linear: factor = 0.001 * (1 - t / 1000) + t / 1000.
     t = np.arange(1200)
     want = 1e-4 * np.where(t < 1000, 0.001 * (1 - t / 1000) + t / 1000, 1.0)

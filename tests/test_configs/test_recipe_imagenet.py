@@ -32,38 +32,12 @@ def transform(pipeline, name):
     return found[0]
 
 
-def simulate_lr(param_scheduler, base_lr, epochs, epoch_length):
-    """The lr of every iteration as mmengine's schedulers set it."""
-    from mmengine.optim.scheduler import _ParamScheduler  # noqa: F401  (registers them)
-    from mmengine.registry import PARAM_SCHEDULERS
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
-    scheds = [PARAM_SCHEDULERS.build(dict(s), default_args=dict(optimizer=opt,
-                                                                epoch_length=epoch_length))
-              for s in param_scheduler]
-    lrs = []
-    for _ in range(epochs * epoch_length):
-        lrs.append(opt.param_groups[0]['lr'])
-        for s in scheds:
-            s.step()
-    return np.array(lrs)
-
-
 def official_cosine(base, final, epochs, niter, warmup_epochs):
     """utils.cosine_scheduler of the official code (start_warmup_value 0), transcribed."""
     warm = np.linspace(0, base, warmup_epochs * niter) if warmup_epochs else np.array([])
     n = epochs * niter - len(warm)
     cos = [final + 0.5 * (base - final) * (1 + math.cos(math.pi * i / n)) for i in range(n)]
     return np.concatenate([warm, cos])
-
-
-def weight_decays(model, optim_wrapper):
-    """{parameter name: weight decay} from the optimizer the config builds (fp32 wrapper on CPU)."""
-    from mmengine.optim import build_optim_wrapper
-    cfg = dict(optim_wrapper, type='OptimWrapper')
-    cfg.pop('loss_scale', None)
-    groups = build_optim_wrapper(model, cfg).optimizer.param_groups
-    by_id = {id(p): g['weight_decay'] for g in groups for p in g['params']}
-    return {n: by_id[id(p)] for n, p in model.named_parameters()}
 
 
 def build_classifier(cfg):
@@ -98,11 +72,11 @@ def test_pretraining_settings(repo_root, arch):
     assert 'save_best' not in cfg.default_hooks.checkpoint
 
 
-def test_pretraining_lr_schedule(repo_root):
+def test_pretraining_lr_schedule(repo_root, lr_curve):
     # R-IN224-09 R-IN224-10 R-IN224-11
     cfg = load(repo_root)
     base = 1.5e-4 * 2048 / 256
-    got = simulate_lr(cfg.param_scheduler, base, epochs=300, epoch_length=4)
+    got = lr_curve(cfg.param_scheduler, base, iters=300 * 4, epoch_length=4)
     want = official_cosine(base, 1e-6, epochs=300, niter=4, warmup_epochs=50)
     # Same curve, per iteration; the warm-up starts at 1e-3 x lr instead of 0 (mmengine's
     # chained LinearLR cannot start from 0), which is the whole difference.
@@ -111,11 +85,11 @@ def test_pretraining_lr_schedule(repo_root):
     assert not any(s.type.startswith('WeightDecay') for s in cfg.param_scheduler)
 
 
-def test_pretraining_weight_decay_rule(repo_root):
+def test_pretraining_weight_decay_rule(repo_root, optimizer_settings):
     # R-IN224-07
     cfg = load(repo_root)
     model = build_classifier(cfg)
-    got = weight_decays(model, cfg.optim_wrapper)
+    got = {n: wd for n, (_, wd) in optimizer_settings(model, cfg.optim_wrapper).items()}
     # optim_factory.py get_parameter_groups: no decay where ndim == 1 or the name ends in .bias
     # (no no_weight_decay() list in models/rest_v2.py); every conv/linear weight is decayed,
     # the PA and depth-wise convs included.
@@ -274,10 +248,10 @@ def test_finetuning_settings(repo_root, arch):
     assert backbone.checkpoint is None and head.checkpoint is None and cfg.pretrained is None
 
 
-def test_finetuning_lr_schedule(repo_root):
+def test_finetuning_lr_schedule(repo_root, lr_curve):
     # R-IN384-08 R-IN384-09
     cfg = load(repo_root, size=384)
     base = 1.5e-5 * 512 / 256
-    got = simulate_lr(cfg.param_scheduler, base, epochs=30, epoch_length=5)
+    got = lr_curve(cfg.param_scheduler, base, iters=30 * 5, epoch_length=5)
     want = official_cosine(base, 1e-6, epochs=30, niter=5, warmup_epochs=0)  # --warmup_epochs 0
     assert np.allclose(got, want, rtol=1e-6, atol=1e-12)

@@ -1,0 +1,43 @@
+"""Helpers of the recipe tests: what a config's optimizer and lr schedulers really do."""
+import numpy as np
+import pytest
+import torch
+
+
+def _optimizer_settings(model, optim_wrapper):
+    """{parameter name: (lr, weight decay)} from the optimizer ``optim_wrapper`` builds for
+    ``model`` (an AmpOptimWrapper is built as a plain one: AMP needs CUDA)."""
+    from mmengine.optim import build_optim_wrapper
+    cfg = dict(optim_wrapper)
+    if cfg.get('type') == 'AmpOptimWrapper':
+        cfg['type'] = 'OptimWrapper'
+        cfg.pop('loss_scale', None)
+    groups = build_optim_wrapper(model, cfg).optimizer.param_groups
+    by_id = {id(p): (g['lr'], g['weight_decay']) for g in groups for p in g['params']}
+    return {n: by_id[id(p)] for n, p in model.named_parameters()}
+
+
+def _lr_curve(param_scheduler, base_lr, iters, epoch_length=1):
+    """The lr of each of ``iters`` iterations as mmengine's schedulers set it (``epoch_length``
+    iterations an epoch for the epoch-based ones)."""
+    from mmengine.registry import PARAM_SCHEDULERS
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+    scheds = [PARAM_SCHEDULERS.build(dict(s), default_args=dict(optimizer=opt,
+                                                                epoch_length=epoch_length))
+              for s in param_scheduler]
+    lrs = []
+    for _ in range(iters):
+        lrs.append(opt.param_groups[0]['lr'])
+        for s in scheds:
+            s.step()
+    return np.array(lrs)
+
+
+@pytest.fixture(scope='session')
+def optimizer_settings():
+    return _optimizer_settings
+
+
+@pytest.fixture(scope='session')
+def lr_curve():
+    return _lr_curve
