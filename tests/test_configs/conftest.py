@@ -1,7 +1,15 @@
-"""Helpers of the recipe tests: what a config's optimizer and lr schedulers really do."""
+"""Helpers of the recipe tests: load a config, build its model, see what its optimizer and lr
+schedulers really do."""
+import importlib
+import os.path as osp
+
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import restv2_mm  # noqa: F401
 
 
 def _optimizer_settings(model, optim_wrapper):
@@ -31,6 +39,27 @@ def _lr_curve(param_scheduler, base_lr, iters, epoch_length=1):
         for s in scheds:
             s.step()
     return np.array(lrs)
+
+
+def _build_model(cfg):
+    """The model of ``cfg``, built in its library's registry (``default_scope``)."""
+    init_default_scope(cfg.default_scope)
+    return importlib.import_module(f'{cfg.default_scope}.registry').MODELS.build(cfg.model)
+
+
+@pytest.fixture(scope='session')
+def load_config(repo_root):
+    """``load_config('mmseg/NAME.py', **options)``: a config under configs/, options merged."""
+    def load(path, **options):
+        cfg = Config.fromfile(osp.join(repo_root, 'configs', path))
+        cfg.merge_from_dict(options)
+        return cfg
+    return load
+
+
+@pytest.fixture(scope='session')
+def build_model():
+    return _build_model
 
 
 @pytest.fixture(scope='session')

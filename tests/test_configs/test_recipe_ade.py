@@ -8,27 +8,16 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import restv2_mm  # noqa: F401
 
 DPR = {'t': 0.1, 's': 0.2, 'b': 0.3}  # appendix C.2 and the released files
-PAPER = {a: f'upernet_restv2_{a}_512x512_160k_ade20k.py' for a in 'tsb'}
-OFFICIAL_T = 'upernet_restv2_t_512x512_160k_ade20k_official.py'
+PAPER = {a: f'mmseg/upernet_restv2_{a}_512x512_160k_ade20k.py' for a in 'tsb'}
+OFFICIAL_T = 'mmseg/upernet_restv2_t_512x512_160k_ade20k_official.py'
 # mmseg 0.x tools/test.py --aug-test: MultiScaleFlipAug(img_scale=(2048, 512)) with these ratios
 # and flip=True.
 RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-
-
-def load(repo_root, name):
-    return Config.fromfile(osp.join(repo_root, 'configs', 'mmseg', name))
-
-
-def build_segmentor(cfg):
-    from mmseg.registry import MODELS
-    init_default_scope('mmseg')
-    return MODELS.build(cfg.model)
 
 
 def check_shared_recipe(cfg):
@@ -65,10 +54,10 @@ def check_shared_recipe(cfg):
 
 
 @pytest.mark.parametrize('arch', 'tsb')
-def test_paper_recipe(repo_root, arch):
+def test_paper_recipe(load_config, arch):
     # R-ADE-01 R-ADE-02 R-ADE-05 R-ADE-06 R-ADE-07 R-ADE-08 R-ADE-09 R-ADE-11 R-ADE-12 R-ADE-13
     # R-ADE-14
-    cfg = load(repo_root, PAPER[arch])
+    cfg = load_config(PAPER[arch])
     check_shared_recipe(cfg)
     assert cfg.model.backbone.drop_path_rate == DPR[arch]
     opt = cfg.optim_wrapper.optimizer
@@ -77,19 +66,19 @@ def test_paper_recipe(repo_root, arch):
     assert (pw.decay_rate, pw.decay_type) == (0.9, 'stage_wise')
 
 
-def test_official_t_recipe(repo_root):
+def test_official_t_recipe(load_config):
     # R-ADEOFF-01 R-ADEOFF-04 R-ADEOFF-05
-    cfg = load(repo_root, OFFICIAL_T)
+    cfg = load_config(OFFICIAL_T)
     check_shared_recipe(cfg)
     assert cfg.model.backbone.drop_path_rate == 0.1
     opt = cfg.optim_wrapper.optimizer  # upernet_restv2_tiny_512_160k_ade20k.py
     assert (opt.type, opt.lr, opt.weight_decay, tuple(opt.betas)) == ('AdamW', 6e-5, 0.01, (0.9, 0.999))
 
 
-def test_paper_lr_decay_and_weight_decay(repo_root, optimizer_settings):
+def test_paper_lr_decay_and_weight_decay(build_model, load_config, optimizer_settings):
     # R-ADE-03 R-ADE-04
-    cfg = load(repo_root, PAPER['t'])
-    model = build_segmentor(cfg)
+    cfg = load_config(PAPER['t'])
+    model = build_model(cfg)
     got = optimizer_settings(model, cfg.optim_wrapper)
     # Our stage-wise depths (stem 0, stage i with its patch embedding i, neck/heads 5 of 6):
     # lr = 1.5e-4 * 0.9 ** (5 - depth).
@@ -108,10 +97,10 @@ def test_paper_lr_decay_and_weight_decay(repo_root, optimizer_settings):
         assert got[n][1] == (0.0 if p.ndim == 1 or n.endswith('.bias') else 0.05), n
 
 
-def test_official_t_optimizer(repo_root, optimizer_settings):
+def test_official_t_optimizer(build_model, load_config, optimizer_settings):
     # R-ADEOFF-02 R-ADEOFF-03
-    cfg = load(repo_root, OFFICIAL_T)
-    model = build_segmentor(cfg)
+    cfg = load_config(OFFICIAL_T)
+    model = build_model(cfg)
     got = optimizer_settings(model, cfg.optim_wrapper)
     # mmcv DefaultOptimizerConstructor with custom_keys {'norm': decay_mult 0}: one lr, and no
     # decay exactly where 'norm' is in the parameter name (the heads' BN are '.bn.': decayed).
@@ -129,9 +118,9 @@ def mmcv_poly_with_warmup(t, base=1.5e-4, max_iters=160000, warmup=1500, ratio=1
     return np.where(t < warmup, regular * (1 - k), regular)
 
 
-def test_schedule_matches_mmcv_poly_with_warmup(repo_root, lr_curve):
+def test_schedule_matches_mmcv_poly_with_warmup(load_config, lr_curve):
     # R-ADE-05 R-ADE-06
-    cfg = load(repo_root, PAPER['t'])
+    cfg = load_config(PAPER['t'])
     got = lr_curve(cfg.param_scheduler, 1.5e-4, iters=160000)
     t = np.arange(160000)
     want = mmcv_poly_with_warmup(t)
@@ -153,11 +142,11 @@ def expected_tta_sizes(h, w):
 
 
 @pytest.mark.parametrize('name', [PAPER['t'], OFFICIAL_T])
-def test_multi_scale_flip_test_on_real_images(repo_root, data_root, name):
+def test_multi_scale_flip_test_on_real_images(load_config, data_root, name):
     # R-ADE-10
     from mmengine.dataset import Compose
     from PIL import Image
-    cfg = load(repo_root, name)
+    cfg = load_config(name)
     init_default_scope('mmseg')
     pipeline = Compose(cfg.tta_pipeline)
     images = sorted(glob.glob(osp.join(data_root, 'ade_mini', 'images', 'validation', '*.jpg')))
@@ -173,14 +162,14 @@ def test_multi_scale_flip_test_on_real_images(repo_root, data_root, name):
     assert cfg.tta_model.type == 'SegTTAModel'  # averages the softmax of all 12 views
 
 
-def test_s_and_b_official_files_are_the_paper_recipe(repo_root):
+def test_s_and_b_official_files_are_the_paper_recipe(load_config, repo_root):
     # R-ADE-14
     # upernet_restv2_{small,base}_512_160k_ade20k.py: lr 0.00015, wd 0.05, decay_rate 0.9,
     # decay_type stage_wise, warm-up 1500 (ratio 1e-6), poly power 1, samples_per_gpu 2.
     for arch in 'sb':
-        cfg = load(repo_root, PAPER[arch])
+        cfg = load_config(PAPER[arch])
         opt, pw = cfg.optim_wrapper.optimizer, cfg.optim_wrapper.paramwise_cfg
         assert (opt.lr, opt.weight_decay, pw.decay_rate, pw.decay_type) == (
             0.00015, 0.05, 0.9, 'stage_wise')
-        assert not osp.exists(osp.join(repo_root, 'configs', 'mmseg',
+        assert not osp.exists(osp.join(repo_root, 'configs',
                                        PAPER[arch].replace('.py', '_official.py')))

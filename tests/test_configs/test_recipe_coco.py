@@ -9,7 +9,6 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import restv2_mm  # noqa: F401
@@ -18,18 +17,8 @@ DPR = {'t': 0.1, 's': 0.2, 'b': 0.3}  # appendix C.2 / the official build_restv2
 # mask_rcnn_restv2_tiny_FPN_3x.yaml INPUT.MIN_SIZE_TRAIN (sic: 534, and no 608); MAX_SIZE_TRAIN
 # is detectron2's default 1333, MIN_SIZE_TRAIN_SAMPLING its default "choice".
 MIN_SIZES = (480, 512, 534, 576, 640, 672, 704, 736, 768, 800)
-CONFIGS_3X = [f'mask_rcnn_restv2_{a}_3x.py' for a in 'tsb']
-CONFIGS_1X = [f'mask_rcnn_restv2_t_{s}_1x.py' for s in ('global', 'win', 'cwin', 'hwin')]
-
-
-def load(repo_root, name):
-    return Config.fromfile(osp.join(repo_root, 'configs', 'mmdet', name))
-
-
-def build_detector(cfg):
-    from mmdet.registry import MODELS
-    init_default_scope('mmdet')
-    return MODELS.build(cfg.model)
+CONFIGS_3X = [f'mmdet/mask_rcnn_restv2_{a}_3x.py' for a in 'tsb']
+CONFIGS_1X = [f'mmdet/mask_rcnn_restv2_t_{s}_1x.py' for s in ('global', 'win', 'cwin', 'hwin')]
 
 
 def check_shared_recipe(cfg):
@@ -62,10 +51,10 @@ def check_shared_recipe(cfg):
 
 
 @pytest.mark.parametrize('name', CONFIGS_3X)
-def test_x3_recipe(repo_root, name):
+def test_x3_recipe(load_config, name):
     # R-COCO3X-02 R-COCO3X-03 R-COCO3X-05 R-COCO3X-06 R-COCO3X-07 R-COCO3X-08 R-COCO3X-09
     # R-COCO3X-10 R-COCO3X-11 R-COCO3X-12 R-COCO3X-13 R-COCO3X-14 R-COCO3X-15 R-COCO3X-17
-    cfg = load(repo_root, name)
+    cfg = load_config(name)
     check_shared_recipe(cfg)
     assert cfg.model.backbone.drop_path_rate == DPR[name.split('_')[3]]
     assert cfg.train_cfg.max_iters == 270000
@@ -74,9 +63,9 @@ def test_x3_recipe(repo_root, name):
 
 
 @pytest.mark.parametrize('name', CONFIGS_1X)
-def test_x1_recipe(repo_root, name):
+def test_x1_recipe(load_config, name):
     # R-COCO1X-01 R-COCO1X-02 R-COCO1X-03
-    cfg = load(repo_root, name)
+    cfg = load_config(name)
     check_shared_recipe(cfg)
     assert cfg.model.backbone.drop_path_rate == 0.1
     assert cfg.train_cfg.max_iters == 90000
@@ -84,10 +73,10 @@ def test_x1_recipe(repo_root, name):
     assert (step.type, step.milestones, step.gamma) == ('MultiStepLR', [60000, 80000], 0.1)
 
 
-def test_model_and_backbone_mode(repo_root):
+def test_model_and_backbone_mode(build_model, load_config):
     # R-COCO3X-01 R-COCO3X-16
-    cfg = load(repo_root, 'mask_rcnn_restv2_t_3x.py')
-    model = build_detector(cfg).train()
+    cfg = load_config(CONFIGS_3X[0])
+    model = build_model(cfg).train()
     assert type(model).__name__ == 'MaskRCNN' and type(model.neck).__name__ == 'FPN'
     assert model.neck.out_channels == 256 and model.neck.num_outs == 5  # FPN p2..p6
     # The official ResTV2 (detectron2) is built with frozen_stages=-1 and plain nn.BatchNorm2d in
@@ -97,10 +86,10 @@ def test_model_and_backbone_mode(repo_root):
     assert all(p.requires_grad for p in model.backbone.parameters())
 
 
-def test_weight_decay_rule(repo_root, optimizer_settings):
+def test_weight_decay_rule(build_model, load_config, optimizer_settings):
     # R-COCO3X-04
-    cfg = load(repo_root, 'mask_rcnn_restv2_t_3x.py')
-    model = build_detector(cfg)
+    cfg = load_config(CONFIGS_3X[0])
+    model = build_model(cfg)
     got = optimizer_settings(model, cfg.optim_wrapper)
     # detectron2 get_default_optimizer_params (WEIGHT_DECAY_NORM 0.0, WEIGHT_DECAY_BIAS None =
     # follow WEIGHT_DECAY): 0 for parameters of torch norm modules, 0.05 for all others, biases
@@ -119,9 +108,9 @@ def test_weight_decay_rule(repo_root, optimizer_settings):
     assert checked == len(list(model.parameters()))
 
 
-def test_warmup_matches_detectron2(repo_root, lr_curve):
+def test_warmup_matches_detectron2(load_config, lr_curve):
     # R-COCO3X-08
-    cfg = load(repo_root, 'mask_rcnn_restv2_t_3x.py')
+    cfg = load_config(CONFIGS_3X[0])
     got = lr_curve(cfg.param_scheduler, 1e-4, iters=1200)
     # detectron2 WarmupParamScheduler, linear: factor = 0.001 * (1 - t / 1000) + t / 1000.
     t = np.arange(1200)
@@ -129,11 +118,11 @@ def test_warmup_matches_detectron2(repo_root, lr_curve):
     assert np.allclose(got, want, rtol=2e-3, atol=0)
 
 
-def test_crop_then_resize_on_real_images(repo_root, data_root):
+def test_crop_then_resize_on_real_images(load_config, data_root):
     # R-COCO3X-09 R-COCO3X-10
     from mmdet.datasets import CocoDataset
     from mmengine.dataset import Compose
-    cfg = load(repo_root, 'mask_rcnn_restv2_t_3x.py')
+    cfg = load_config(CONFIGS_3X[0])
     init_default_scope('mmdet')
     root = osp.join(data_root, 'coco_mini')
     dataset = CocoDataset(data_root=root, ann_file='annotations/instances_train2017.json',

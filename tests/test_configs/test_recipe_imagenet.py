@@ -9,7 +9,6 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import restv2_mm  # noqa: F401
@@ -21,9 +20,9 @@ RGB_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 RGB_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
 
 
-def load(repo_root, arch='t', size=224):
-    name = f'restv2_{arch}_8xb256_in1k.py' if size == 224 else f'restv2_{arch}_8xb64_in1k-384px.py'
-    return Config.fromfile(osp.join(repo_root, 'configs', 'mmpretrain', name))
+def config(arch='t', size=224):
+    return (f'mmpretrain/restv2_{arch}_8xb256_in1k.py' if size == 224 else
+            f'mmpretrain/restv2_{arch}_8xb64_in1k-384px.py')
 
 
 def transform(pipeline, name):
@@ -40,17 +39,11 @@ def official_cosine(base, final, epochs, niter, warmup_epochs):
     return np.concatenate([warm, cos])
 
 
-def build_classifier(cfg):
-    from mmpretrain.registry import MODELS
-    init_default_scope('mmpretrain')
-    return MODELS.build(cfg.model)
-
-
 @pytest.mark.parametrize('arch', sorted(ARCHS))
-def test_pretraining_settings(repo_root, arch):
+def test_pretraining_settings(load_config, arch):
     # R-IN224-03 R-IN224-04 R-IN224-05 R-IN224-06 R-IN224-08 R-IN224-14 R-IN224-15 R-IN224-17
     # R-IN224-18 R-IN224-19 R-IN224-20 R-IN224-29
-    cfg = load(repo_root, arch)
+    cfg = load_config(config(arch))
     dpr, width = ARCHS[arch]
     assert cfg.model.backbone.drop_path_rate == dpr and cfg.model.head.in_channels == width
     opt = cfg.optim_wrapper.optimizer
@@ -72,9 +65,9 @@ def test_pretraining_settings(repo_root, arch):
     assert 'save_best' not in cfg.default_hooks.checkpoint
 
 
-def test_pretraining_lr_schedule(repo_root, lr_curve):
+def test_pretraining_lr_schedule(load_config, lr_curve):
     # R-IN224-09 R-IN224-10 R-IN224-11
-    cfg = load(repo_root)
+    cfg = load_config(config())
     base = 1.5e-4 * 2048 / 256
     got = lr_curve(cfg.param_scheduler, base, iters=300 * 4, epoch_length=4)
     want = official_cosine(base, 1e-6, epochs=300, niter=4, warmup_epochs=50)
@@ -85,10 +78,10 @@ def test_pretraining_lr_schedule(repo_root, lr_curve):
     assert not any(s.type.startswith('WeightDecay') for s in cfg.param_scheduler)
 
 
-def test_pretraining_weight_decay_rule(repo_root, optimizer_settings):
+def test_pretraining_weight_decay_rule(build_model, load_config, optimizer_settings):
     # R-IN224-07
-    cfg = load(repo_root)
-    model = build_classifier(cfg)
+    cfg = load_config(config())
+    model = build_model(cfg)
     got = {n: wd for n, (_, wd) in optimizer_settings(model, cfg.optim_wrapper).items()}
     # optim_factory.py get_parameter_groups: no decay where ndim == 1 or the name ends in .bias
     # (no no_weight_decay() list in models/rest_v2.py); every conv/linear weight is decayed,
@@ -99,10 +92,10 @@ def test_pretraining_weight_decay_rule(repo_root, optimizer_settings):
     assert got['backbone.stem.pos.pa_conv.weight'] == 0.05
 
 
-def test_pretraining_augmentation(repo_root, data_root):
+def test_pretraining_augmentation(load_config, data_root):
     # R-IN224-01 R-IN224-02 R-IN224-12 R-IN224-13 R-IN224-16
     from mmengine.dataset import Compose
-    cfg = load(repo_root)
+    cfg = load_config(config())
     pipeline = cfg.train_dataloader.dataset.pipeline
     assert [t.type for t in pipeline] == ['LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip',
                                           'RandAugment', 'RandomErasing', 'PackInputs']
@@ -149,19 +142,19 @@ def test_mixup_with_label_smoothing_matches_timm():
     assert torch.allclose(ours, timm, atol=1e-5)
 
 
-def test_batch_augments_switch_evenly(repo_root):
+def test_batch_augments_switch_evenly(build_model, load_config):
     # R-IN224-15
-    model = build_classifier(load(repo_root))
+    model = build_model(load_config(config()))
     aug = model.data_preprocessor.batch_augments
     assert [type(a).__name__ for a in aug.augments] == ['Mixup', 'CutMix']
     assert aug.probs is None  # np.random.choice over the two, uniform: timm switch_prob 0.5
     assert aug.augments[1].correct_lam and aug.augments[1].cutmix_minmax is None
 
 
-def test_normalisation(repo_root):
+def test_normalisation(load_config):
     # R-IN224-21
     for size in (224, 384):
-        pre = load(repo_root, size=size).data_preprocessor
+        pre = load_config(config(size=size)).data_preprocessor
         assert np.allclose(pre.mean, RGB_MEAN) and np.allclose(pre.std, RGB_STD) and pre.to_rgb
 
 
@@ -193,18 +186,18 @@ def official_eval(path, size):
 
 
 @pytest.mark.parametrize('size', [224, 384])
-def test_eval_transform_on_real_images(repo_root, data_root, size):
+def test_eval_transform_on_real_images(load_config, data_root, size):
     # R-IN224-22 R-IN224-23 R-IN384-02
-    cfg = load(repo_root, size=size)
+    cfg = load_config(config(size=size))
     for path in first_images(data_root, 3):
         got = run_test_pipeline(cfg, path)
         assert got.shape == (3, size, size)
         assert np.array_equal(got, official_eval(path, size)), path
 
 
-def test_classifier_init_from_scratch(repo_root):
+def test_classifier_init_from_scratch(build_model, load_config):
     # R-IN224-25
-    model = build_classifier(load(repo_root))
+    model = build_model(load_config(config()))
     model.init_weights()
     w = model.head.fc.weight
     # models/rest_v2.py _init_weights: trunc_normal_(std=.02) on the head, bias 0.
@@ -213,10 +206,10 @@ def test_classifier_init_from_scratch(repo_root):
 
 
 @pytest.mark.parametrize('arch', sorted(ARCHS))
-def test_finetuning_settings(repo_root, arch):
+def test_finetuning_settings(load_config, arch):
     # R-IN384-01 R-IN384-03 R-IN384-04 R-IN384-05 R-IN384-06 R-IN384-07 R-IN384-10 R-IN384-11
     # R-IN384-12 R-IN384-13 R-IN384-14 R-IN384-15 R-IN384-16 R-IN384-17 R-IN384-18
-    cfg = load(repo_root, arch, 384)
+    cfg = load_config(config(arch, 384))
     dpr, width = ARCHS[arch]
     assert cfg.model.backbone.drop_path_rate == dpr and cfg.model.head.in_channels == width
     opt = cfg.optim_wrapper.optimizer
@@ -248,9 +241,9 @@ def test_finetuning_settings(repo_root, arch):
     assert backbone.checkpoint is None and head.checkpoint is None and cfg.pretrained is None
 
 
-def test_finetuning_lr_schedule(repo_root, lr_curve):
+def test_finetuning_lr_schedule(load_config, lr_curve):
     # R-IN384-08 R-IN384-09
-    cfg = load(repo_root, size=384)
+    cfg = load_config(config(size=384))
     base = 1.5e-5 * 512 / 256
     got = lr_curve(cfg.param_scheduler, base, iters=30 * 5, epoch_length=5)
     want = official_cosine(base, 1e-6, epochs=30, niter=5, warmup_epochs=0)  # --warmup_epochs 0

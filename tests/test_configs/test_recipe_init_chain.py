@@ -5,19 +5,16 @@ Rows R-IN224-24, R-IN224-26..28 and R-IN384-19..20 of docs/recipes.md. The offic
 models/rest_v2.py _init_weights; utils.save_model ({'model': raw, 'model_ema': EMA}); main.py
 --finetune with --model_key model|module; convert_to_d2.py (["model"]); appendix C.1/C.2."""
 import copy
-import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from torch import nn
 
 import restv2_mm  # noqa: F401
 from restv2_mm.models import ResTv2
 
-CFG_224 = 'configs/mmpretrain/restv2_t_8xb256_in1k.py'
-CFG_384 = 'configs/mmpretrain/restv2_t_8xb64_in1k-384px.py'
+CFG_224 = 'mmpretrain/restv2_t_8xb256_in1k.py'
+CFG_384 = 'mmpretrain/restv2_t_8xb64_in1k-384px.py'
 
 
 @pytest.mark.parametrize('style', ['global', 'cwin'])
@@ -44,14 +41,6 @@ def test_backbone_init_from_scratch_is_the_official_one(style):
             assert torch.all(m.weight == 1) and torch.count_nonzero(m.bias) == 0, name
 
 
-def build_classifier(repo_root, cfg_path, **options):
-    from mmpretrain.registry import MODELS
-    cfg = Config.fromfile(osp.join(repo_root, cfg_path))
-    cfg.merge_from_dict(options)
-    init_default_scope('mmpretrain')
-    return MODELS.build(cfg.model)
-
-
 class _Runner:
     """What EMAHook reads from a runner."""
 
@@ -60,13 +49,13 @@ class _Runner:
 
 
 @pytest.fixture(scope='module')
-def runner_checkpoint(repo_root, tmp_path_factory):
+def runner_checkpoint(build_model, load_config, tmp_path_factory):
     """A 224 classifier trained a few "steps" under the config's EMAHook, saved as mmengine's
     CheckpointHook would: returns (path, raw state dict, EMA state dict)."""
     from mmengine.registry import HOOKS
     torch.manual_seed(0)
-    model = build_classifier(repo_root, CFG_224)
-    cfg = Config.fromfile(osp.join(repo_root, CFG_224))
+    cfg = load_config(CFG_224)
+    model = build_model(cfg)
     hook_cfg = dict(cfg.custom_hooks[0])
     hook_cfg.pop('priority', None)
     hook = HOOKS.build(hook_cfg)
@@ -137,12 +126,12 @@ def test_downstream_takes_the_non_ema_weights(runner_checkpoint, tmp_path, layou
     assert torch.equal(loaded_backbone(path, 'ema')[name], ema['backbone.' + name])
 
 
-def test_finetuning_384_starts_from_the_224_model(repo_root, runner_checkpoint):
+def test_finetuning_384_starts_from_the_224_model(build_model, load_config, runner_checkpoint):
     # R-IN384-20
     path, raw, _ = runner_checkpoint
-    model = build_classifier(repo_root, CFG_384, **{
+    model = build_model(load_config(CFG_384, **{
         'model.backbone.init_cfg.checkpoint': str(path),
-        'model.head.init_cfg.checkpoint': str(path)})
+        'model.head.init_cfg.checkpoint': str(path)}))
     model.init_weights()
     sd = model.state_dict()
     for name in ('backbone.stem.proj.0.weight', 'backbone.stage4.1.attn.kv.weight',
@@ -150,12 +139,12 @@ def test_finetuning_384_starts_from_the_224_model(repo_root, runner_checkpoint):
         assert torch.equal(sd[name], raw[name]), name
 
 
-def test_finetuning_384_refuses_random_init(repo_root):
+def test_finetuning_384_refuses_random_init(build_model, load_config):
     # R-IN384-19
-    model = build_classifier(repo_root, CFG_384)
+    model = build_model(load_config(CFG_384))
     with pytest.raises(ValueError, match='checkpoint'):
         model.init_weights()
     # The documented opt-out: required=False in both init_cfg.
-    model = build_classifier(repo_root, CFG_384, **{
-        'model.backbone.init_cfg.required': False, 'model.head.init_cfg.required': False})
+    model = build_model(load_config(CFG_384, **{
+        'model.backbone.init_cfg.required': False, 'model.head.init_cfg.required': False}))
     model.init_weights()
