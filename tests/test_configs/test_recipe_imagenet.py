@@ -42,7 +42,7 @@ def official_cosine(base, final, epochs, niter, warmup_epochs):
 @pytest.mark.parametrize('arch', sorted(ARCHS))
 def test_pretraining_settings(load_config, arch):
     # R-IN224-03 R-IN224-04 R-IN224-05 R-IN224-06 R-IN224-08 R-IN224-14 R-IN224-15 R-IN224-17
-    # R-IN224-18 R-IN224-19 R-IN224-20 R-IN224-29
+    # R-IN224-18 R-IN224-19 R-IN224-20 R-IN224-29 R-IN224-30
     cfg = load_config(config(arch))
     dpr, width = ARCHS[arch]
     assert cfg.model.backbone.drop_path_rate == dpr and cfg.model.head.in_channels == width
@@ -63,6 +63,7 @@ def test_pretraining_settings(load_config, arch):
     assert 1 - ema.momentum == pytest.approx(0.9999) and ema.update_buffers
     assert ema.get('interval', 1) == 1 and ema.get('begin_iter', 0) == 0
     assert 'save_best' not in cfg.default_hooks.checkpoint
+    assert not cfg.val_cfg.get('fp16') and not cfg.test_cfg.get('fp16')
 
 
 def test_pretraining_lr_schedule(load_config, lr_curve):
