@@ -31,10 +31,13 @@ def test_backbone_init_from_scratch_is_the_official_one(style):
             if name.startswith('cwin_conv'):  # ours only: CWin starts equal to Win (zero)
                 assert torch.count_nonzero(m.weight) == 0
                 continue
-            w = m.weight.detach()
+            w = m.weight.detach().flatten()
+            assert float(w.abs().max()) <= 2.0, name
+            # Inverse-CDF sampling puts a rare draw exactly on a bound (+-2): leave those out.
+            w = w[w.abs() < 2.0]
             tol = 0.1 if w.numel() >= 1000 else 0.3
             assert abs(float(w.std()) / 0.02 - 1) < tol, (name, float(w.std()))
-            assert abs(float(w.mean())) < 0.005 and float(w.abs().max()) <= 2.0, name
+            assert abs(float(w.mean())) < 0.005, name
             if m.bias is not None:
                 assert torch.count_nonzero(m.bias) == 0, name
         elif isinstance(m, (nn.LayerNorm, nn.BatchNorm2d)):
