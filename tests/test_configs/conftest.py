@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope, init_default_scope
 
 import restv2_mm  # noqa: F401
 
@@ -45,6 +45,14 @@ def _build_model(cfg):
     """The model of ``cfg``, built in its library's registry (``default_scope``)."""
     init_default_scope(cfg.default_scope)
     return importlib.import_module(f'{cfg.default_scope}.registry').MODELS.build(cfg.model)
+
+
+@pytest.fixture(autouse=True)
+def _keep_default_scope():
+    """The tests here set mmengine's default scope (mmdet, mmseg, mmpretrain); restore it after
+    each, so that the tests that follow build in the scope they expect."""
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        yield
 
 
 @pytest.fixture(scope='session')
