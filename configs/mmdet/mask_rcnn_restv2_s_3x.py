@@ -2,4 +2,4 @@
 _base_ = './mask_rcnn_restv2_t_3x.py'
 pretrained = None
 model = dict(backbone=dict(arch='small', drop_path_rate=0.2,
-                           init_cfg=dict(type='Pretrained', checkpoint=pretrained)))
+                           init_cfg=dict(checkpoint=pretrained)))

@@ -1,6 +1,8 @@
-# Mask R-CNN + FPN with a ResTv2-T backbone, the paper's "x3" COCO recipe (appendix C.2):
-# multi-scale training (short side 480..800, long side <= 1333), AdamW lr 1e-4, weight decay 0.05,
-# batch 16 (8 GPUs x 2), 270k iterations with lr x0.1 at 210k and 250k, stochastic depth 0.1.
+# Mask R-CNN + FPN with a ResTv2-T backbone, the paper's "x3" COCO recipe (appendix C.2) as the
+# official detectron2 files run it (Base-RCNN-FPN.yaml + ResTv2/mask_rcnn_restv2_tiny_FPN_3x.yaml):
+# AdamW lr 1e-4, weight decay 0.05, full-model gradient clipping 0.01, batch 16 (8 GPUs x 2),
+# 270k iterations with lr x0.1 at 210k and 250k, relative 0.9 crop then multi-scale resize, AMP.
+# docs/recipes.md (rows R-COCO3X-*) gives each setting's source.
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::_base_/datasets/coco_instance.py',
@@ -8,7 +10,8 @@ _base_ = [
 ]
 custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
 
-# Path to an ImageNet ResTv2-T checkpoint (official release or converted); None = random init,
+# ImageNet ResTv2-T checkpoint (official release, converted, or this repo's 224 run). Its non-EMA
+# weights are taken, as convert_to_d2.py (["model"]) and appendix C.2 do. None = random init,
 # which the log reports. Also settable as --cfg-options model.backbone.init_cfg.checkpoint=PATH.
 pretrained = None
 
@@ -19,14 +22,19 @@ model = dict(
         arch='tiny',
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=False)),
     neck=dict(in_channels=[96, 192, 384, 768]))
 
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    # detectron2 INPUT.CROP (relative, 0.9 x 0.9), before the resize. Like detectron2: an image
+    # keeps its crop even with no object left, and boxes are recomputed from the cropped masks.
+    dict(type='RandomCrop', crop_type='relative', crop_size=(0.9, 0.9),
+         allow_negative_crop=True, recompute_bbox=True),
+    # The official 3x yaml's MIN_SIZE_TRAIN, sampled by "choice"; long side <= 1333.
     dict(type='RandomChoiceResize',
-         scales=[(1333, s) for s in range(480, 801, 32)],
+         scales=[(1333, s) for s in (480, 512, 534, 576, 640, 672, 704, 736, 768, 800)],
          keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
@@ -43,11 +51,15 @@ param_scheduler = [
          milestones=[210000, 250000], gamma=0.1),
 ]
 # AMP on GPU; tools/train.py falls back to fp32 (with a warning) where CUDA is missing.
+# Weight decay as detectron2's get_default_optimizer_params: none on torch norm layers, biases
+# decayed. The official backbone's output norms are a custom LayerNorm class that rule misses,
+# so they are decayed there too: 'backbone.norm' (our norm0..norm3) keeps decay_mult 1.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(norm_decay_mult=0.))
+    paramwise_cfg=dict(norm_decay_mult=0., custom_keys={'backbone.norm': dict(decay_mult=1.)}),
+    clip_grad=dict(max_norm=0.01, norm_type=2))  # SOLVER.CLIP_GRADIENTS full_model, L2, 0.01
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=10000, max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)
 # 8 GPUs x 2 images; mmdet's --auto-scale-lr rescales the lr for another total batch.

@@ -1,0 +1,80 @@
+"""Helpers of the recipe tests: load a config, build its model, see what its optimizer and lr
+schedulers really do."""
+import importlib
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope, init_default_scope
+
+import restv2_mm  # noqa: F401
+
+
+def _optimizer_settings(model, optim_wrapper):
+    """{parameter name: (lr, weight decay)} from the optimizer ``optim_wrapper`` builds for
+    ``model`` (an AmpOptimWrapper is built as a plain one: AMP needs CUDA)."""
+    from mmengine.optim import build_optim_wrapper
+    cfg = dict(optim_wrapper)
+    if cfg.get('type') == 'AmpOptimWrapper':
+        cfg['type'] = 'OptimWrapper'
+        cfg.pop('loss_scale', None)
+    groups = build_optim_wrapper(model, cfg).optimizer.param_groups
+    by_id = {id(p): (g['lr'], g['weight_decay']) for g in groups for p in g['params']}
+    return {n: by_id[id(p)] for n, p in model.named_parameters()}
+
+
+def _lr_curve(param_scheduler, base_lr, iters, epoch_length=1):
+    """The lr of each of ``iters`` iterations as mmengine's schedulers set it (``epoch_length``
+    iterations an epoch for the epoch-based ones)."""
+    from mmengine.registry import PARAM_SCHEDULERS
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+    scheds = [PARAM_SCHEDULERS.build(dict(s), default_args=dict(optimizer=opt,
+                                                                epoch_length=epoch_length))
+              for s in param_scheduler]
+    lrs = []
+    for _ in range(iters):
+        lrs.append(opt.param_groups[0]['lr'])
+        for s in scheds:
+            s.step()
+    return np.array(lrs)
+
+
+def _build_model(cfg):
+    """The model of ``cfg``, built in its library's registry (``default_scope``)."""
+    init_default_scope(cfg.default_scope)
+    return importlib.import_module(f'{cfg.default_scope}.registry').MODELS.build(cfg.model)
+
+
+@pytest.fixture(autouse=True)
+def _keep_default_scope():
+    """The tests here set mmengine's default scope (mmdet, mmseg, mmpretrain); restore it after
+    each, so that the tests that follow build in the scope they expect."""
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        yield
+
+
+@pytest.fixture(scope='session')
+def load_config(repo_root):
+    """``load_config('mmseg/NAME.py', **options)``: a config under configs/, options merged."""
+    def load(path, **options):
+        cfg = Config.fromfile(osp.join(repo_root, 'configs', path))
+        cfg.merge_from_dict(options)
+        return cfg
+    return load
+
+
+@pytest.fixture(scope='session')
+def build_model():
+    return _build_model
+
+
+@pytest.fixture(scope='session')
+def optimizer_settings():
+    return _optimizer_settings
+
+
+@pytest.fixture(scope='session')
+def lr_curve():
+    return _lr_curve
