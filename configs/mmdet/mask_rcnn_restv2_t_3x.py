@@ -56,6 +56,7 @@ param_scheduler = [
 # so they are decayed there too: 'backbone.norm' (our norm0..norm3) keeps decay_mult 1.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
+    dtype='bfloat16',  # tools/train.py: fp16 on GPUs without bf16, fp32 on the CPU (warned)
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0., custom_keys={'backbone.norm': dict(decay_mult=1.)}),

@@ -46,6 +46,7 @@ batch_size = 2048
 # Weight decay skips every 1-D parameter and bias, as optim_factory.py (ndim == 1 or .bias).
 optim_wrapper = dict(
     type='AmpOptimWrapper',
+    dtype='bfloat16',  # tools/train.py: fp16 on GPUs without bf16, fp32 on the CPU (warned)
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=1.5e-4 * batch_size / 256, weight_decay=0.05,
                    eps=1e-8, betas=(0.9, 0.999)),

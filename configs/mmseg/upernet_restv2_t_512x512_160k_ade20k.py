@@ -28,9 +28,13 @@ model = dict(
 
 # ConvNeXt's (and mmseg's) LearningRateDecayOptimizerConstructor, which the released S/B files
 # name, exempts every 1-D parameter and bias from weight decay.
+# bf16 AMP (the release trains in fp32): activation memory decides the batch at 512x512;
+# tools/train.py uses fp16 on GPUs without bf16 and fp32 on the CPU (warned).
 optim_wrapper = dict(
     _delete_=True,
-    type='OptimWrapper',
+    type='AmpOptimWrapper',
+    dtype='bfloat16',
+    loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=1.5e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='ResTv2LearningRateDecayOptimizerConstructor',
     paramwise_cfg=dict(decay_rate=0.9, decay_type='stage_wise', norm_decay_mult=0.,

@@ -2,6 +2,7 @@
 schedulers really do."""
 import importlib
 import os.path as osp
+import warnings
 
 import numpy as np
 import pytest
@@ -14,12 +15,16 @@ import restv2_mm  # noqa: F401
 
 def _optimizer_settings(model, optim_wrapper):
     """{parameter name: (lr, weight decay)} from the optimizer ``optim_wrapper`` builds for
-    ``model`` (an AmpOptimWrapper is built as a plain one: AMP needs CUDA)."""
+    ``model`` (an AmpOptimWrapper is adapted as tools/train.py adapts it: fp32 on the CPU)."""
+    from mmengine.config import ConfigDict
     from mmengine.optim import build_optim_wrapper
-    cfg = dict(optim_wrapper)
+
+    from restv2_mm.cli.config import resolve_amp
+    cfg = ConfigDict(optim_wrapper)
     if cfg.get('type') == 'AmpOptimWrapper':
-        cfg['type'] = 'OptimWrapper'
-        cfg.pop('loss_scale', None)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            resolve_amp(cfg)
     groups = build_optim_wrapper(model, cfg).optimizer.param_groups
     by_id = {id(p): (g['lr'], g['weight_decay']) for g in groups for p in g['params']}
     return {n: by_id[id(p)] for n, p in model.named_parameters()}
