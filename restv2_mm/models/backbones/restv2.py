@@ -18,7 +18,7 @@ from ..layers import (
     to_map,
     to_tokens,
 )
-from .base import MultiScaleBackbone
+from .base import MultiScaleBackbone, check_norm_cfg
 
 STYLES = ('global', 'win', 'cwin', 'hwin')
 
@@ -98,6 +98,7 @@ class ResTv2(MultiScaleBackbone):
             sr_ratios=[8, 4, 2, 1])),
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'sr_ratios')
+    official_prefixes = ('stem.', 'stage1.')
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -117,7 +118,7 @@ class ResTv2(MultiScaleBackbone):
                  init_cfg: Optional[dict] = None):
         super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval, with_cp,
                          drop_path_rate, init_cfg)
-        _check_norm_cfg(norm_cfg)
+        check_norm_cfg(norm_cfg)
         if style not in STYLES:
             raise ValueError(f'style must be one of {STYLES}, got {style!r}')
         self.style = style
@@ -239,13 +240,3 @@ class ResTv2(MultiScaleBackbone):
                 outs.append(to_map(out, hw_shape).contiguous())
         return tuple(outs)
 
-
-def _check_norm_cfg(norm_cfg: dict) -> None:
-    """``norm_cfg`` configures LayerNorms over tokens; BatchNorm goes to ``conv_norm_cfg``."""
-    if not isinstance(norm_cfg, dict) or 'type' not in norm_cfg:
-        raise TypeError(f"norm_cfg must be a dict with a 'type', got {norm_cfg!r}")
-    if 'BN' in str(norm_cfg['type']):
-        raise ValueError(
-            f'norm_cfg={norm_cfg!r} is a BatchNorm, but norm_cfg configures the LayerNorms of the '
-            f"transformer parts (default dict(type='LN', eps=1e-6)); the stem's BatchNorm is "
-            f'conv_norm_cfg, e.g. conv_norm_cfg={norm_cfg!r}')
