@@ -11,15 +11,17 @@ from mmengine.registry import HOOKS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_INITIALI
 
 from .engine.atomic_backend import AtomicLocalBackend
 from .engine.hooks import RNGStateHook
-from .models import ResTv2
+from .models import RMT, ResTv2, RMTClsNeck
 from .models.utils import PretrainedWeights
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
-BACKBONES = (ResTv2, )
+BACKBONES = (ResTv2, RMT)
+# Necks of the official classifiers (registered in every library, used by mmpretrain configs).
+NECKS = (RMTClsNeck, )
 
 
 def register_all() -> list:
-    """Register the backbones in every installed library's MODELS registry;
+    """Register the backbones and necks in every installed library's MODELS registry;
     ``ResTv2LearningRateDecayOptimizerConstructor``, ``RNGStateHook`` and the
     ``PretrainedWeights`` initializer in mmengine's root registries, which the mmdet, mmseg and
     mmpretrain registries search as their parent; and the ``'atomic_local'`` file backend
@@ -43,7 +45,7 @@ def register_all() -> list:
             registry = importlib.import_module(f'{lib}.registry')
         except ImportError:
             continue
-        for cls in BACKBONES:
+        for cls in BACKBONES + NECKS:
             registry.MODELS.register_module(name=cls.__name__, module=cls, force=True)
         done.append(lib)
     return done
