@@ -336,7 +336,7 @@ def test_init_official():
     (dict(pretrain_img_size=0), ValueError, ['pretrain_img_size', 'positive']),  # B44
     (dict(img_size='384'), ValueError, ['img_size', "'384'"]),  # B44
     (dict(norm_cfg=dict(type='BN')), ValueError, ['norm_cfg', 'conv_norm_cfg']),  # B45
-    (dict(out_norm_cfg=dict(type='SyncBN')), ValueError, ['SyncBN', 'LayerNorms']),  # B45
+    (dict(out_norm_cfg=dict(type='SyncBN')), ValueError, ['out_norm_cfg=', 'SyncBN', 'LayerNorms']),  # B45
     (dict(arch='huge'), ValueError, ['arch', "'huge'", 'tiny']),  # B40
     (dict(out_indices=(4, )), ValueError, ['out_indices', '0..3']),  # B40
     (dict(frozen_stages=5), ValueError, ['frozen_stages', '5']),  # B40

@@ -309,16 +309,17 @@ class MultiScaleBackbone(BaseModule):
         return sum(depths[:stage - 1]) + block + 1, num_layers
 
 
-def check_norm_cfg(norm_cfg: dict) -> None:
-    """``norm_cfg`` configures LayerNorms over tokens; BatchNorm goes to ``conv_norm_cfg``.
+def check_norm_cfg(norm_cfg: dict, name: str = 'norm_cfg') -> None:
+    """``norm_cfg`` (or another argument ``name``) configures LayerNorms over tokens; BatchNorm
+    goes to ``conv_norm_cfg``.
 
     Raises:
         TypeError: not a dict with a ``type``; ValueError: a BatchNorm type.
     """
     if not isinstance(norm_cfg, dict) or 'type' not in norm_cfg:
-        raise TypeError(f"norm_cfg must be a dict with a 'type', got {norm_cfg!r}")
+        raise TypeError(f"{name} must be a dict with a 'type', got {norm_cfg!r}")
     if 'BN' in str(norm_cfg['type']):
         raise ValueError(
-            f'norm_cfg={norm_cfg!r} is a BatchNorm, but norm_cfg configures the LayerNorms of the '
+            f'{name}={norm_cfg!r} is a BatchNorm, but {name} configures the LayerNorms of the '
             f"transformer parts (default dict(type='LN', eps=1e-6)); the stem's BatchNorm is "
             f'conv_norm_cfg, e.g. conv_norm_cfg={norm_cfg!r}')

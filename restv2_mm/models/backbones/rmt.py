@@ -193,7 +193,7 @@ class RMT(MultiScaleBackbone):
                          drop_path_rate, init_cfg)
         check_norm_cfg(norm_cfg)
         if out_norm_cfg is not None:
-            check_norm_cfg(out_norm_cfg)
+            check_norm_cfg(out_norm_cfg, 'out_norm_cfg')
         for name, size in (('pretrain_img_size', pretrain_img_size), ('img_size', img_size)):
             if isinstance(size, bool) or not isinstance(size, (int, float)) or not size > 0:
                 raise ValueError(f'{name} must be a positive number (a resolution in pixels), '
