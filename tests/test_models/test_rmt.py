@@ -1,5 +1,6 @@
 """RMT backbone: the supplement's and the official code's architecture, figures, decay, contract."""
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -254,16 +255,28 @@ def test_with_cp_same_outputs_and_grads():
         assert torch.allclose(g, results[1][1][n], atol=1e-6), n
 
 
-def test_fast_path_equals_reference():
+def test_fused_attention_equals_reference():
+    """The retention's calls run through SDPA as they do on GPUs (5-D decomposed inputs, masks
+    broadcast over batch and rows) and give the explicit matmuls' outputs; on the CPU the fast
+    path itself takes the matmuls for float masks (restv2_mm.ops.attention)."""
+    import torch.nn.functional as F
+
+    from restv2_mm.models.layers import retention
     model = RMT('tiny').eval()
     x = torch.randn(2, 3, 70, 45)
     with torch.no_grad():
-        with fast_path(True):
-            fast = model(x)
         with fast_path(False):
             ref = model(x)
-    for a, b in zip(fast, ref):
-        assert torch.allclose(a, b, atol=1e-5)
+        with fast_path(True):
+            fast = model(x)
+        with mock.patch.object(retention, 'attention', side_effect=lambda q, k, v, attn_mask, scale:
+                               F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                                              scale=scale)) as sdpa:
+            fused = model(x)
+    assert sdpa.call_count == 2 * 2 + 2 * 2 + 8 + 2  # two calls per decomposed block (stages 1-2)
+    for a, b, c in zip(fast, ref, fused):
+        assert torch.equal(a, b)
+        assert torch.allclose(c, b, atol=1e-5)
 
 
 def test_official_checkpoints_load(tmp_path):
