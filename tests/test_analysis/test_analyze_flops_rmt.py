@@ -33,6 +33,7 @@ def test_one_rmt_block_by_hand(decomposed):
         assert g['Matmul'] == 2 * (h * w) ** 2 * c
 
 
+@pytest.mark.slow
 def test_analyze_flops_tool_on_rmt_configs(capsys):
     """The classifier config gives the official model's figures (fvcore: 2.650617856 GFLOPs,
     14.334216M parameters, see test_rmt.py); the detector config reports the four groups."""

@@ -239,8 +239,9 @@ def test_drop_path_rates_are_linear_over_blocks():
 
 
 def test_with_cp_same_outputs_and_grads():
-    ref = RMT('tiny')
-    cpm = RMT('tiny', with_cp=True)
+    arch = dict(RMT.arch_zoo['tiny'], depths=[1, 1, 2, 1])  # decomposed and whole-map blocks
+    ref = RMT(arch)
+    cpm = RMT(arch, with_cp=True)
     cpm.load_state_dict(ref.state_dict())
     x = torch.randn(2, 3, 48, 40)
     results = []

@@ -267,6 +267,7 @@ def test_matches_official_code():
             _close(f'{hw} logits', ours[hw]['logits'], ref[hw]['logits'])
 
 
+@pytest.mark.slow
 def test_matches_official_golden_outputs():
     """Our RMT-T against the official outputs recorded in tests/data (no official code needed)."""
     golden = torch.load(GOLDEN, weights_only=True)
