@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export MALLOC_MMAP_THRESHOLD_ ?= 4294967296
 export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
 
-.PHONY: env demo test demo-seg demo-camvid demo-cls benchmark
+.PHONY: env demo test demo-seg demo-camvid demo-cls demo-rmt benchmark
 env:
 	bash tools/misc/setup_env.sh
 demo: env
@@ -21,5 +21,8 @@ demo-camvid: env
 	$(PY) tools/analysis_tools/summarize_runs.py work_dirs/demo_camvid
 demo-cls: env
 	$(PY) tools/train.py configs/mmpretrain/demo/restv2_t_imagenet_mini.py --work-dir work_dirs/demo_imagenet
+demo-rmt: env
+	$(PY) tools/train.py configs/mmdet/demo/mask_rcnn_rmt_t_coco_mini.py --work-dir work_dirs/demo_rmt
+	$(PY) tools/analysis_tools/summarize_runs.py work_dirs/demo_rmt
 benchmark: env
 	$(PY) tools/analysis_tools/benchmark.py --repeat 5 --warmup 1 --out docs/benchmark_cpu.md docs/benchmark_cpu.json

@@ -11,16 +11,18 @@ from mmengine.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_
 
 from .engine.atomic_backend import AtomicLocalBackend
 from .engine.hooks import RNGStateHook
-from .models import ResTv2
+from .models import RMT, ResTv2, RMTClsNeck
 from .models.utils import PretrainedWeights
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
-BACKBONES = (ResTv2, )
+BACKBONES = (ResTv2, RMT)
+# Necks of the official classifiers (registered in every library, used by mmpretrain configs).
+NECKS = (RMTClsNeck, )
 
 
 def register_all() -> list:
-    """Register the backbones in mmengine's root and every installed library's MODELS registry;
-    ``ResTv2LearningRateDecayOptimizerConstructor``, ``RNGStateHook`` and the
+    """Register the backbones and necks in mmengine's root and every installed library's MODELS
+    registry; ``ResTv2LearningRateDecayOptimizerConstructor``, ``RNGStateHook`` and the
     ``PretrainedWeights`` initializer in mmengine's root registries, which the mmdet, mmseg and
     mmpretrain registries search as their parent; and the ``'atomic_local'`` file backend
     (checkpoint ``backend_args``).
@@ -37,7 +39,7 @@ def register_all() -> list:
     HOOKS.register_module(module=RNGStateHook, force=True)
     WEIGHT_INITIALIZERS.register_module(module=PretrainedWeights, force=True)
     register_backend('atomic_local', AtomicLocalBackend, force=True)
-    for cls in BACKBONES:  # the root too: configs and tools without a scope find them
+    for cls in BACKBONES + NECKS:  # the root too: configs and tools without a scope find them
         MODELS.register_module(name=cls.__name__, module=cls, force=True)
     done = []
     for lib in LIBRARIES:
@@ -45,7 +47,7 @@ def register_all() -> list:
             registry = importlib.import_module(f'{lib}.registry')
         except ImportError:
             continue
-        for cls in BACKBONES:
+        for cls in BACKBONES + NECKS:
             registry.MODELS.register_module(name=cls.__name__, module=cls, force=True)
         done.append(lib)
     return done

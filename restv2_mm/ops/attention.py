@@ -33,8 +33,16 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     """Attention through ``F.scaled_dot_product_attention`` (the L x S matrix is never stored,
     flash/memory-efficient kernels where the device has them), or :func:`attention_reference`
     where the fast paths are off. Same arguments and shapes; ``dropout_p`` applies as given
-    (pass 0 outside training)."""
-    if not fast_path_enabled():
+    (pass 0 outside training). A float ``attn_mask`` is cast to the dtype of ``q`` for the fused
+    kernel, which refuses mixed dtypes (an fp32 decay mask under fp16 autocast).
+
+    With an additive float mask on the CPU (RMT's decay masks) the explicit matmuls run even on
+    the fast path: torch's CPU kernel then falls back to its math implementation plus checks of
+    the mask, measured 1.0-2.3x slower than the reference (2 threads, L = 56..4000)."""
+    if not fast_path_enabled() or (attn_mask is not None and attn_mask.is_floating_point()
+                                   and q.device.type == 'cpu'):
         return attention_reference(q, k, v, attn_mask, dropout_p, scale)
+    if attn_mask is not None and attn_mask.is_floating_point() and attn_mask.dtype != q.dtype:
+        attn_mask = attn_mask.to(q.dtype)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p,
                                           scale=scale)

@@ -14,9 +14,9 @@ Suites (all rows of a suite are timed side by side, in interleaved rounds):
   checkpointing, with ``with_cp='selective'`` and with ``with_cp='full'``, at 224 (batch 8 / 64),
   1333x800 and 2048x512 (batch 1 and 2): step time and training activation memory.
 - ``models``: backbones at 224 (batch 8 / 64) and whole Mask R-CNN (1280x800) and UperNet
-  (2048x512) models, ResTv2-T against Swin-T, ConvNeXt-T and PVTv2-B2 built from the stock
-  mmdet / mmseg / mmpretrain configs (paper Tables 1, 4, 5), random weights, tensor forward without
-  post-processing (``restv2_mm.analysis.model_io.TensorForward``).
+  (2048x512) models, ResTv2-T against RMT-T (our configs) and Swin-T, ConvNeXt-T and PVTv2-B2 built
+  from the stock mmdet / mmseg / mmpretrain configs (paper Tables 1, 4, 5), random weights, tensor
+  forward without post-processing (``restv2_mm.analysis.model_io.TensorForward``).
 - ``styles``: the ResTv2-T backbone in the four fine-tuning styles at 1280x800 (paper 5.1).
 
 Latency is the median of ``--repeat`` forwards (``train``: training steps) after ``--warmup`` (min
@@ -52,6 +52,8 @@ OURS = {'mmdet': 'configs/mmdet/mask_rcnn_restv2_t_3x.py',
         'mmseg': 'configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py',
         'mmpretrain': 'configs/mmpretrain/restv2_t_8xb256_in1k.py'}
 STOCK = {  # (backbone config at 224, Mask R-CNN, UperNet); None where the library has none
+    'RMT-T': ('configs/mmpretrain/rmt_t_8xb128_in1k.py', 'configs/mmdet/mask_rcnn_rmt_t_1x.py',
+              'configs/mmseg/upernet_rmt_t_512x512_160k_ade20k.py'),
     'Swin-T': ('mmpretrain::swin_transformer/swin-tiny_16xb64_in1k.py',
                'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py',
                'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py'),

@@ -1,10 +1,13 @@
-"""Convert an official ResTv2 ImageNet checkpoint (github.com/wofmanaf/ResT) for mmpretrain.
+"""Convert an official ImageNet checkpoint of ResTv2 (github.com/wofmanaf/ResT) or RMT
+(github.com/qhfan/RMT) for mmpretrain.
 
     python tools/model_converters/convert_official_ckpt.py SRC.pth DST.pth [--weights model|ema]
 
-DST holds ``state_dict`` (``backbone.*`` + ``head.fc.*``) and loads strictly into
-``configs/mmpretrain/restv2_*_in1k*.py`` (224 and 384 alike). Detection and segmentation configs
-need no conversion: their backbone's ``init_cfg`` reads official checkpoints directly.
+The family is recognised from the keys (``stem.*``/``stage1.*``: ResTv2; ``patch_embed.*``/
+``layers.*``: RMT). DST holds ``state_dict`` (``backbone.*``, ``head.fc.*``, and for RMT
+``neck.proj.*``/``neck.norm.*``) and loads strictly into ``configs/mmpretrain/restv2_*_in1k*.py``
+(224 and 384 alike) or ``configs/mmpretrain/rmt_*_8xb128_in1k.py``. Detection and segmentation
+configs need no conversion: their backbone's ``init_cfg`` reads official checkpoints directly.
 """
 import argparse
 import io
@@ -13,8 +16,8 @@ import os
 import torch
 
 from restv2_mm.engine import AtomicLocalBackend
-from restv2_mm.models import ResTv2
-from restv2_mm.models.utils import WEIGHTS, convert_official_classifier
+from restv2_mm.models import RMT, ResTv2
+from restv2_mm.models.utils import WEIGHTS, convert_official_classifier, unwrap_state_dict
 from restv2_mm.utils import read_checkpoint
 
 
@@ -28,7 +31,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if os.path.abspath(args.src) == os.path.abspath(args.dst):
         raise ValueError('dst must differ from src (the source is never overwritten)')
-    state = convert_official_classifier(read_checkpoint(args.src), ResTv2, args.weights)
+    checkpoint = read_checkpoint(args.src)
+    keys = list(unwrap_state_dict(checkpoint, args.weights))
+    family = next((cls for cls in (RMT, ResTv2) if any(k.startswith(cls.official_prefixes)
+                                                       for k in keys)), ResTv2)
+    state = convert_official_classifier(checkpoint, family, args.weights)
     buffer = io.BytesIO()
     torch.save({'state_dict': state, 'meta': {'converted_from': os.path.abspath(args.src)}}, buffer)
     AtomicLocalBackend().put(buffer.getvalue(), args.dst)  # never a half-written file

@@ -51,7 +51,14 @@ class MultiScaleBackbone(BaseModule):
 
     num_stages = 4
     arch_zoo: Dict[str, dict] = {}
+    # Required keys of an arch dict: ``arch_keys`` hold ``num_stages`` positive ints each (checked
+    # here); ``arch_extra_keys`` hold anything else (ratios, flags), checked by ``_check_arch``.
     arch_keys: Tuple[str, ...] = ()
+    arch_extra_keys: Tuple[str, ...] = ()
+    # Leading key parts of the family's official ImageNet checkpoints (how tools recognise one),
+    # and where their classifier keys go in an mmpretrain ``ImageClassifier``.
+    official_prefixes: Tuple[str, ...] = ()
+    official_head_prefixes: Dict[str, str] = {'head.': 'head.fc.'}
 
     def __init__(self, arch: Union[str, dict], in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
@@ -86,16 +93,17 @@ class MultiScaleBackbone(BaseModule):
             key = arch.lower()
             if key not in cls.arch_zoo:
                 raise ValueError(f'arch must be one of {sorted(set(cls.arch_zoo))} or a dict with '
-                                 f'keys {cls.arch_keys}, got {arch!r}')
+                                 f'keys {cls.arch_keys + cls.arch_extra_keys}, got {arch!r}')
             settings = {k: list(v) if isinstance(v, (list, tuple)) else v
                         for k, v in cls.arch_zoo[key].items()}
             cls._check_arch(settings)
             return settings
         if not isinstance(arch, dict):
             raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
-        missing = [k for k in cls.arch_keys if k not in arch]
+        required = cls.arch_keys + cls.arch_extra_keys
+        missing = [k for k in required if k not in arch]
         if missing:
-            raise ValueError(f'arch dict is missing keys {missing}; it needs {cls.arch_keys}')
+            raise ValueError(f'arch dict is missing keys {missing}; it needs {required}')
         settings = dict(arch)
         for k in cls.arch_keys:
             v = arch[k]
@@ -305,17 +313,17 @@ class MultiScaleBackbone(BaseModule):
         return sum(depths[:stage - 1]) + block + 1, num_layers
 
 
-def check_token_norm_cfg(norm_cfg: dict) -> None:
-    """``norm_cfg`` configures the LayerNorms over tokens; BatchNorms belong in ``conv_norm_cfg``.
+def check_norm_cfg(norm_cfg: dict, name: str = 'norm_cfg') -> None:
+    """``norm_cfg`` (or another argument ``name``) configures LayerNorms over tokens; BatchNorm
+    goes to ``conv_norm_cfg``.
 
     Raises:
-        TypeError: not a dict with a ``type``.
-        ValueError: a BatchNorm type (BN, SyncBN, ...), naming ``conv_norm_cfg`` as the setting.
+        TypeError: not a dict with a ``type``; ValueError: a BatchNorm type.
     """
     if not isinstance(norm_cfg, dict) or 'type' not in norm_cfg:
-        raise TypeError(f"norm_cfg must be a dict with a 'type', got {norm_cfg!r}")
+        raise TypeError(f"{name} must be a dict with a 'type', got {norm_cfg!r}")
     if 'BN' in str(norm_cfg['type']):
         raise ValueError(
-            f'norm_cfg={norm_cfg!r} is a BatchNorm, but norm_cfg configures the LayerNorms of the '
-            "transformer parts (default dict(type='LN', eps=1e-6)); the BatchNorms of the "
+            f'{name}={norm_cfg!r} is a BatchNorm, but {name} configures the LayerNorms of the '
+            f"transformer parts (default dict(type='LN', eps=1e-6)); the BatchNorms of the "
             f'convolutional stem are conv_norm_cfg, e.g. conv_norm_cfg={norm_cfg!r}')

@@ -18,7 +18,7 @@ from ..layers import (
     to_map,
     to_tokens,
 )
-from .base import MultiScaleBackbone, check_token_norm_cfg
+from .base import MultiScaleBackbone, check_norm_cfg
 
 STYLES = ('global', 'win', 'cwin', 'hwin')
 
@@ -98,6 +98,7 @@ class ResTv2(MultiScaleBackbone):
             sr_ratios=[8, 4, 2, 1])),
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'sr_ratios')
+    official_prefixes = ('stem.', 'stage1.')
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -117,7 +118,7 @@ class ResTv2(MultiScaleBackbone):
                  init_cfg: Optional[dict] = None):
         super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval, with_cp,
                          drop_path_rate, init_cfg)
-        check_token_norm_cfg(norm_cfg)
+        check_norm_cfg(norm_cfg)
         if style not in STYLES:
             raise ValueError(f'style must be one of {STYLES}, got {style!r}')
         self.style = style

@@ -1,11 +1,11 @@
-"""The convolutional stem of ResTv2 (appendix D, Table 4)."""
+"""The convolutional stems: ResTv2's (appendix D, Table 4) and RMT's (official code)."""
 from typing import Tuple
 
 import torch
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
 
-from .defaults import CONV_NORM_CFG, NORM_CFG
+from .defaults import ACT_CFG, CONV_NORM_CFG, NORM_CFG
 from .grad_checkpoint import checkpointed
 from .layout import to_tokens
 from .position import PA
@@ -53,3 +53,38 @@ class ConvStem(nn.Module):
     def _tail(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         x, hw_shape = to_tokens(self.pos(self.proj[-1](x)))
         return self.norm(x), hw_shape
+
+
+class RMTStem(nn.Module):
+    """RMT stem: four 3x3 convs, strides 2, 1, 2, 1, to C/2, C/2, C, C channels, each followed by a
+    BatchNorm, and an activation after all but the last (official ``PatchEmbed`` of
+    ``classfication_release/RMT.py``; supplement A describes five convs, the code has four).
+
+    Module names follow the official release (``proj.{0,1,3,4,6,7,9,10}``; the convs have biases).
+
+    Args:
+        in_channels (int): Input channels (3 for RGB).
+        embed_dims (int): Output channels C.
+        conv_norm_cfg (dict): The four norms. Default: ``dict(type='BN')``; the official detection
+            and segmentation code uses SyncBN.
+        act_cfg (dict): The three activations. Default: ``dict(type='GELU')``.
+
+    Shape:
+        (N, in_channels, H, W) -> channels-last (N, H', W', C) with H' = ceil(ceil(H/2)/2).
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int, conv_norm_cfg: dict = CONV_NORM_CFG,
+                 act_cfg: dict = ACT_CFG):
+        super().__init__()
+        layers = []
+        widths = (embed_dims // 2, embed_dims // 2, embed_dims, embed_dims)
+        for i, (width, stride) in enumerate(zip(widths, (2, 1, 2, 1))):
+            layers += [nn.Conv2d(in_channels, width, kernel_size=3, stride=stride, padding=1),
+                       build_norm_layer(conv_norm_cfg, width)[1]]
+            if i < len(widths) - 1:
+                layers.append(build_activation_layer(act_cfg))
+            in_channels = width
+        self.proj = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x).permute(0, 2, 3, 1)

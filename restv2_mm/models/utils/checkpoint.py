@@ -187,8 +187,10 @@ def convert_official_classifier(checkpoint: dict, backbone: Type[nn.Module],
     """An official ImageNet checkpoint as an mmpretrain ``ImageClassifier`` state dict.
 
     ``backbone.*`` from ``backbone.convert_state_dict`` (the family's official names to ours) and
-    the official classifier ``head.{weight,bias}`` -> ``head.fc.{weight,bias}`` (``LinearClsHead``).
-    PA-style positional encodings have no size, so 224 and 384 models share weights.
+    the classifier keys renamed by ``backbone.official_head_prefixes``: ResTv2's
+    ``head.{weight,bias}`` -> ``head.fc.*`` (``LinearClsHead``); RMT's also ``proj.*``/``norm.*``
+    -> ``neck.proj.*``/``neck.norm.*`` (``RMTClsNeck``). ResTv2's PA and RMT's decay and rotary
+    position have no size, so 224 and 384 models share weights.
 
     Args:
         checkpoint: What ``torch.load`` returned.
@@ -203,11 +205,10 @@ def convert_official_classifier(checkpoint: dict, backbone: Type[nn.Module],
     if any(k.startswith('backbone.') for k in state):
         raise ValueError('checkpoint is already in the OpenMMLab layout (backbone.*): '
                          'no conversion needed')
-    head = {k: v for k, v in state.items() if k.startswith('head.')}
-    if not head:
+    if not any(k.startswith('head.') for k in state):
         raise ValueError('checkpoint has no classifier head (head.weight, head.bias): '
                          'is it an official ImageNet checkpoint?')
     out = OrderedDict(('backbone.' + k, v) for k, v in backbone.convert_state_dict(state).items())
-    for k, v in head.items():
-        out['head.fc.' + k[len('head.'):]] = v
+    for old, new in backbone.official_head_prefixes.items():
+        out.update((new + k[len(old):], v) for k, v in state.items() if k.startswith(old))
     return out
