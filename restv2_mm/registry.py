@@ -5,6 +5,7 @@ Each library keeps its own ``MODELS`` registry (a child of mmengine's); a config
 installed library. Libraries that are not installed are skipped.
 """
 import importlib
+import os.path as osp
 
 from mmengine.fileio import register_backend
 from mmengine.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_INITIALIZERS
@@ -15,6 +16,9 @@ from .models import RMT, ResTv2, RMTClsNeck
 from .models.utils import PretrainedWeights
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
+# The repository root (configs/, model-index.yml) of a source checkout or editable install.
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+MMPRETRAIN_METAFILE = osp.join(REPO, 'configs', 'mmpretrain', 'metafile.yml')
 BACKBONES = (ResTv2, RMT)
 # Necks of the official classifiers (registered in every library, used by mmpretrain configs).
 NECKS = (RMTClsNeck, )
@@ -50,4 +54,19 @@ def register_all() -> list:
         for cls in BACKBONES + NECKS:
             registry.MODELS.register_module(name=cls.__name__, module=cls, force=True)
         done.append(lib)
+    if 'mmpretrain' in done:
+        register_model_names()
     return done
+
+
+def register_model_names() -> bool:
+    """Let mmpretrain's ``get_model``, ``ImageClassificationInferencer`` and ``list_models`` know
+    our classifiers by name (``get_model('restv2-tiny_8xb256_in1k', pretrained=PATH)``): their
+    metafile goes into mmpretrain's ``ModelHub``. Needs the configs of a source checkout or an
+    editable install; returns whether they were found. Idempotent."""
+    from mmpretrain.apis.model import ModelHub
+    if not osp.isfile(MMPRETRAIN_METAFILE):
+        return False
+    if 'restv2-tiny_8xb256_in1k' not in ModelHub._models_dict:
+        ModelHub.register_model_index(MMPRETRAIN_METAFILE, config_prefix=REPO)
+    return True

@@ -47,6 +47,13 @@ def fast_path_enabled() -> bool:
     return _stack[-1] if _stack else _from_env()
 
 
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """``x`` (N, C, H, W) in channels-last memory where the fast paths are on (depth-wise convs
+    and PixelShuffle run faster on it on the CPU), unchanged on the reference path (plain NCHW, no
+    memory-format decisions for an exporter to guard on)."""
+    return x.contiguous(memory_format=torch.channels_last) if fast_path_enabled() else x
+
+
 @contextlib.contextmanager
 def fast_path(enabled: Optional[bool] = True) -> Iterator[None]:
     """Turn the fast paths on or off inside the ``with`` block (``None``: as the environment says).

@@ -1,4 +1,5 @@
 """mmpretrain classifiers: official checkpoint conversion, get_model, the inferencer, configs."""
+import hashlib
 import os.path as osp
 import subprocess
 import sys
@@ -47,7 +48,11 @@ def test_converter_round_trip(official, tmp_path):
                            str(dst)],
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    state = torch.load(dst, map_location='cpu')['state_dict']
+    converted = torch.load(dst, map_location='cpu')
+    state, meta = converted['state_dict'], converted['meta']
+    assert meta['source_file'] == str(src) and meta['weights'] == 'model'
+    assert meta['source_sha256'] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert meta['family'] == 'ResTv2' and meta['converter_version'] == 2
     for cfg in (CFG_224, CFG_384):
         model = get_model(cfg, pretrained=False)
         model.load_state_dict(state, strict=True)  # nothing missing, nothing unexpected

@@ -8,17 +8,34 @@ The family is recognised from the keys (``stem.*``/``stage1.*``: ResTv2; ``patch
 ``neck.proj.*``/``neck.norm.*``) and loads strictly into ``configs/mmpretrain/restv2_*_in1k*.py``
 (224 and 384 alike) or ``configs/mmpretrain/rmt_*_8xb128_in1k.py``. Detection and segmentation
 configs need no conversion: their backbone's ``init_cfg`` reads official checkpoints directly.
+
+DST's ``meta`` records the conversion: ``source_file`` (absolute path), ``source_sha256`` (of
+SRC's bytes), ``weights``, ``family``, ``converter`` and ``converter_version``
+(:data:`CONVERTER_VERSION`, raised whenever the key mapping changes), ``restv2_mm_version``.
 """
 import argparse
+import hashlib
 import io
 import os
 
 import torch
 
+import restv2_mm
+from restv2_mm.cli import add_unsafe_load_arg, apply_unsafe_load
 from restv2_mm.engine import AtomicLocalBackend
 from restv2_mm.models import RMT, ResTv2
 from restv2_mm.models.utils import WEIGHTS, convert_official_classifier, unwrap_state_dict
 from restv2_mm.utils import read_checkpoint
+
+CONVERTER_VERSION = 2  # 1: ResTv2 only, meta without checksum; 2: RMT too, meta with SHA-256
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def main(argv=None):
@@ -28,7 +45,9 @@ def main(argv=None):
     parser.add_argument('--weights', choices=WEIGHTS, default='model',
                         help="the raw weights ('model', default, as the official chain uses) or "
                              "the EMA ('ema', official 'model_ema')")
+    add_unsafe_load_arg(parser)
     args = parser.parse_args(argv)
+    apply_unsafe_load(args)
     if os.path.abspath(args.src) == os.path.abspath(args.dst):
         raise ValueError('dst must differ from src (the source is never overwritten)')
     checkpoint = read_checkpoint(args.src)
@@ -37,10 +56,14 @@ def main(argv=None):
                                                        for k in keys)), ResTv2)
     state = convert_official_classifier(checkpoint, family, args.weights)
     buffer = io.BytesIO()
-    torch.save({'state_dict': state, 'meta': {'converted_from': os.path.abspath(args.src)}}, buffer)
+    meta = dict(source_file=os.path.abspath(args.src), source_sha256=sha256(args.src),
+                weights=args.weights, family=family.__name__, converter=os.path.basename(__file__),
+                converter_version=CONVERTER_VERSION, restv2_mm_version=restv2_mm.__version__)
+    torch.save({'state_dict': state, 'meta': meta}, buffer)
     AtomicLocalBackend().put(buffer.getvalue(), args.dst)  # never a half-written file
     print(f'{args.dst}: {len(state)} tensors '
-          f'({sum(v.numel() for v in state.values()) / 1e6:.2f}M parameters)')
+          f'({sum(v.numel() for v in state.values()) / 1e6:.2f}M parameters), {family.__name__} '
+          f"{args.weights} weights; source sha256 {meta['source_sha256']}")
 
 
 if __name__ == '__main__':

@@ -5,7 +5,7 @@ import torch
 from mmcv.cnn import build_norm_layer
 from torch import nn
 
-from ...ops import attention, linear_add
+from ...ops import attention, channels_last, linear_add
 from .defaults import NORM_CFG
 from .layout import to_tokens
 
@@ -89,10 +89,10 @@ class EMSAv2(nn.Module):
         # Up(V): channels stay head-major (c = head * d + j), as in the official code. V is
         # already laid out (N, Lk, C) in memory: as a channels-last map the conv, PixelShuffle
         # and the way back to tokens need no NCHW copies (PixelShuffle is 5x faster so).
-        up = v.transpose(-1, -2).reshape(n, c, hk, wk).contiguous(memory_format=torch.channels_last)
-        up = self.up(up)
-        if up.shape[-2] != h or up.shape[-1] != w:
-            up = up[:, :, :h, :w]
+        up = channels_last(v.transpose(-1, -2).reshape(n, c, hk, wk))
+        # Always cropped (a view where nothing is cut): no shape-dependent branch, so traced and
+        # exported graphs stay valid at every size.
+        up = self.up(up)[:, :, :h, :w]
         out = out + self.up_norm(to_tokens(up)[0])
         if self.proj_drop.p > 0 and self.training:
             out = self.proj_drop(self.proj(out))

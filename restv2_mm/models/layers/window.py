@@ -23,12 +23,12 @@ def window_partition(x: torch.Tensor, hw_shape: Tuple[int, int],
     n, _, c = x.shape
     h, w = hw_shape
     s = window_size
-    hp, wp = -(-h // s) * s, -(-w // s) * s
-    x = x.view(n, h, w, c)
-    if hp != h or wp != w:
-        x = F.pad(x, (0, 0, 0, wp - w, 0, hp - h))
-    x = x.view(n, hp // s, s, wp // s, s, c).transpose(2, 3)
-    return x.reshape(-1, s * s, c), (hp, wp)
+    # Window counts first and no -1 in the views: shapes a symbolic exporter can follow.
+    rows, cols = (h + s - 1) // s, (w + s - 1) // s
+    # Padded even by zero rows: no shape-dependent branch, so exported graphs hold at every size.
+    x = F.pad(x.view(n, h, w, c), (0, 0, 0, cols * s - w, 0, rows * s - h))
+    x = x.view(n, rows, s, cols, s, c).transpose(2, 3)
+    return x.reshape(n * rows * cols, s * s, c), (rows * s, cols * s)
 
 
 def window_merge(windows: torch.Tensor, hw_shape: Tuple[int, int], padded_shape: Tuple[int, int],
@@ -37,8 +37,7 @@ def window_merge(windows: torch.Tensor, hw_shape: Tuple[int, int], padded_shape:
     h, w = hw_shape
     hp, wp = padded_shape
     s = window_size
-    c = windows.shape[-1]
-    x = windows.view(-1, hp // s, wp // s, s, s, c).transpose(2, 3).reshape(-1, hp, wp, c)
-    if hp != h or wp != w:
-        x = x[:, :h, :w]
-    return x.reshape(-1, h * w, c)
+    rows, cols = hp // s, wp // s
+    n, c = windows.shape[0] // (rows * cols), windows.shape[-1]
+    x = windows.view(n, rows, cols, s, s, c).transpose(2, 3).reshape(n, hp, wp, c)
+    return x[:, :h, :w].reshape(n, h * w, c)

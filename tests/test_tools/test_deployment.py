@@ -1,0 +1,79 @@
+"""ONNX export (issue 16): one dynamic-size file per fine-tuning style runs in onnxruntime at
+224x224, 333x517 (not a multiple of 32 nor of the windows) and 800x1333 with the PyTorch outputs
+to 1e-4; the classifier and UperNet export through the tool; what cannot export says why."""
+import importlib.util
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from restv2_mm.models import ResTv2
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(REPO, 'tools', 'deployment', 'pytorch2onnx.py')
+SIZES = [(224, 224), (333, 517), (800, 1333)]
+
+spec = importlib.util.spec_from_file_location('pytorch2onnx', TOOL)
+pytorch2onnx = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pytorch2onnx)
+
+
+def onnx_outputs(path, x):
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    return session.run(None, {session.get_inputs()[0].name: x.numpy()})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('style', ['global', 'win', 'cwin', 'hwin'])
+def test_backbone_exports_once_and_runs_at_every_size(style, tmp_path):
+    torch.manual_seed(0)
+    model = ResTv2('tiny', style=style).eval()
+    model.init_weights()
+    if style == 'cwin':  # zero-initialised: give the convs weights so that they count
+        for i in range(1, 5):
+            torch.nn.init.normal_(getattr(model, f'cwin_conv{i}').weight, std=0.05)
+    module = pytorch2onnx.Exported(model).eval()
+    path = tmp_path / f'restv2_t_{style}.onnx'
+    low = pytorch2onnx.export(module, torch.randn(1, 3, 800, 1344), str(path), dynamic=True,
+                              opset=18)
+    assert max(low) <= 64  # a dynamic file: small sizes too, not only the traced one
+    for h, w in SIZES:
+        x = torch.randn(1, 3, h, w)
+        with torch.no_grad():
+            want = model(x)
+        got = onnx_outputs(path, x)
+        assert [g.shape for g in got] == [tuple(t.shape) for t in want]
+        diff = max(float(np.abs(g - t.numpy()).max()) for g, t in zip(got, want))
+        assert diff < 1e-4, (style, h, w, diff)
+
+
+def run_tool(*args):
+    return subprocess.run([sys.executable, TOOL, *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=900)
+
+
+@pytest.mark.slow
+def test_classifier_and_upernet_through_the_tool(tmp_path):
+    proc = run_tool('configs/mmpretrain/restv2_t_8xb256_in1k.py', '--out', tmp_path / 'cls.onnx',
+                    '--dynamic', '--verify', 224, 224, 333, 517)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '333x517: onnxruntime vs PyTorch' in proc.stdout and '(1, 1000)' in proc.stdout
+    proc = run_tool('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py', '--out',
+                    tmp_path / 'seg.onnx', '--shape', 512, 512, '--verify', 512, 512)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '(1, 150, 128, 128)' in proc.stdout
+
+
+def test_what_cannot_export_says_why(tmp_path):  # B37
+    proc = run_tool('configs/mmdet/mask_rcnn_restv2_t_3x.py', '--out', tmp_path / 'det.onnx')
+    assert proc.returncode != 0 and 'mmdet.core' in proc.stderr and '--part backbone' in proc.stderr
+    proc = run_tool('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py', '--out',
+                    tmp_path / 'seg.onnx', '--dynamic')
+    assert proc.returncode != 0 and 'adaptive pooling' in proc.stderr and '--shape' in proc.stderr
+    proc = run_tool('configs/mmpretrain/restv2_t_8xb256_in1k.py', '--out', tmp_path / 'x.txt')
+    assert proc.returncode != 0 and '--out must end in .onnx' in proc.stderr
+    assert not list(tmp_path.iterdir())  # nothing written
