@@ -1,5 +1,6 @@
 """Backbones, one file per family, on the shared contract of :mod:`.base`."""
 from .base import DECAY_TYPES, MultiScaleBackbone
+from .rest_family import ResTFamily
 from .restv2 import ResTv2
 
-__all__ = ['DECAY_TYPES', 'MultiScaleBackbone', 'ResTv2']
+__all__ = ['DECAY_TYPES', 'MultiScaleBackbone', 'ResTFamily', 'ResTv2']
