@@ -1,6 +1,6 @@
 """Models: backbones (one file per family), their layers, and checkpoint loading."""
-from .backbones import MultiScaleBackbone, ResTv2
+from .backbones import MultiScaleBackbone, ResTv1, ResTv2
 from .config_checks import backbone_class, check_model_channels, our_backbone
 
-__all__ = ['MultiScaleBackbone', 'ResTv2', 'backbone_class', 'check_model_channels',
+__all__ = ['MultiScaleBackbone', 'ResTv1', 'ResTv2', 'backbone_class', 'check_model_channels',
            'our_backbone']
