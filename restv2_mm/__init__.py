@@ -1,7 +1,8 @@
 """restv2-mm: ResTv2 ("ResT V2: Simpler, Faster and Stronger", NeurIPS 2022) for OpenMMLab.
 
 ``import restv2_mm`` (or ``custom_imports=dict(imports=['restv2_mm'])`` in a config) registers
-``ResTv2`` and ``ResTv1`` in the mmdet, mmseg and mmpretrain model registries.
+``ResTv2``, ``ResTv1`` and (with mmdet) ``PVTEMSAv2`` in the mmdet, mmseg and mmpretrain model
+registries.
 """
 from .models import ResTv2
 from .registry import register_all

@@ -11,15 +11,15 @@ from mmengine.registry import HOOKS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_INITIALI
 
 from .engine.atomic_backend import AtomicLocalBackend
 from .engine.hooks import RNGStateHook
-from .models import ResTv1, ResTv2
+from .models import PVTEMSAv2, ResTv1, ResTv2
 from .models.utils import PretrainedWeights
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
-BACKBONES = (ResTv2, ResTv1)
+BACKBONES = tuple(cls for cls in (ResTv2, ResTv1, PVTEMSAv2) if cls is not None)
 
 
 def register_all() -> list:
-    """Register the backbones (ResTv2, ResTv1) in every installed library's MODELS registry;
+    """Register the backbones (ResTv2, ResTv1, PVTEMSAv2) in every installed library's MODELS registry;
     ``ResTv2LearningRateDecayOptimizerConstructor``, ``RNGStateHook`` and the
     ``PretrainedWeights`` initializer in mmengine's root registries, which the mmdet, mmseg and
     mmpretrain registries search as their parent; and the ``'atomic_local'`` file backend
