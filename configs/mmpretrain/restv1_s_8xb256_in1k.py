@@ -1,12 +1,5 @@
-# ImageNet-1k classifier: ResTv1-S (github.com/wofmanaf/ResT models/rest.py, `rest_small`) +
-# global average pooling + linear head; official ResTv1 checkpoints load into the backbone
-# unchanged (init_cfg=dict(type='Pretrained', checkpoint=PATH)). Release: 79.6 top-1, 14M, 1.9G,
-# 1043 img/s (V100).
-# Recipe: the official code trains ResTv1 and ResTv2 with the same main.py, and ResTv2 3.3 says its
-# other hyper-parameters are ResTv1's, so this is the 300-epoch recipe of restv2_t_8xb256_in1k.py.
-# The release gives no stochastic depth per ResTv1 model: 0.1, TRAINING.md's value (for ResTv2-T).
-_base_ = './restv2_t_8xb256_in1k.py'
+# ImageNet-1k classifier: ResTv1-S (models/rest.py `rest_small`), as restv1_lite_8xb256_in1k.py.
+# Release: 79.6 top-1, 14M, 1.9G, 1043 img/s (V100).
+_base_ = './restv1_lite_8xb256_in1k.py'
 
-model = dict(
-    backbone=dict(_delete_=True, type='ResTv1', arch='small', out_indices=(3, ), drop_path_rate=0.1),
-    head=dict(in_channels=512))
+model = dict(backbone=dict(arch='small'))

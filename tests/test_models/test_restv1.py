@@ -28,9 +28,9 @@ WEIGHT_SEED, INPUT_SEED = 0, 1
 class Classifier(nn.Module):
     """The official classifier on our backbone: final LayerNorm (``norm3``), GAP, ``head``."""
 
-    def __init__(self, arch):
+    def __init__(self, arch, **kwargs):
         super().__init__()
-        self.backbone = ResTv1(arch, out_indices=(3, ))
+        self.backbone = ResTv1(arch, out_indices=(3, ), **kwargs)
         self.head = nn.Linear(self.backbone.embed_dims[3], 1000)
 
     def forward(self, x):
@@ -137,6 +137,14 @@ def test_params_and_flops_of_the_release(arch, params, readme_m, gflops):
     assert round(params / 1e6) == readme_m
     flops = flop_analyzer(model, torch.randn(1, 3, 224, 224)).total()
     assert round(flops / 1e9, 4) == gflops
+
+
+def test_restv1_lite_with_the_upsampling_branch():
+    """Appendix A's ResTv1-EMSAv2-Lite† read literally (the release's BatchNorm stem); the paper's
+    figures (10.66M, 1.45G) are ResTv2('lite', mhim=True)'s, see test_ablation_figures.py."""
+    model = Classifier('lite', up_target='v')
+    assert count_params(model) - count_params(Classifier('lite')) == 157_440  # up.0, up_norm
+    assert count_params(model) == 10_665_740
 
 
 def test_official_module_names():

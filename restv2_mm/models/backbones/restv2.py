@@ -150,7 +150,6 @@ class ResTv2(ResTFamily):
         check_switches(up_target, up_mode, branches, mhim, rpe=pos_embed == 'rpe')
         self.style = style
         self.window_size = self._parse_window_size(window_size)
-        self.pos_embed = pos_embed
         sizes = stage_sizes(pretrain_img_size)
         settings = self.arch_settings
         depths, dims = settings['depths'], self.embed_dims

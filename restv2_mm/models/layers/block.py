@@ -1,4 +1,5 @@
-"""The ResTv2 transformer block: pre-norm EMSAv2 and MLP with stochastic depth."""
+"""The ResTv2 transformer block: pre-norm EMSAv2 and MLP with stochastic depth (ResTv1's block
+too, with its EMSA through ``attn_cfg``)."""
 from typing import Optional, Tuple
 
 import torch

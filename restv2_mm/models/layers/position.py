@@ -15,6 +15,10 @@ from torch import nn
 POS_EMBEDS = ('pa', 'peg', 'ape', 'rpe', 'none')
 
 
+def _depthwise3x3(dims: int) -> nn.Conv2d:
+    return nn.Conv2d(dims, dims, kernel_size=3, padding=1, groups=dims)
+
+
 class PA(nn.Module):
     """Pixel-wise attention: ``x * sigmoid(DWConv3x3(x))`` (ResTv2 appendix E, eq. 3).
 
@@ -30,27 +34,20 @@ class PA(nn.Module):
 
     def __init__(self, dims: int):
         super().__init__()
-        self.pa_conv = nn.Conv2d(dims, dims, kernel_size=3, padding=1, groups=dims)
+        self.pa_conv = _depthwise3x3(dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.sigmoid(self.pa_conv(x))
 
 
 class PEG(nn.Module):
-    """Positional encoding generator: ``x + DWConv3x3(x)`` (CPVT; ResTv2 appendix E, eq. 4).
-
-    The conv is named ``gl_conv`` after ResTv1's ``GL`` module (models/rest.py), the same layer.
-
-    Args:
-        dims (int): Channels C of the input.
-
-    Shape:
-        (N, C, H, W) -> (N, C, H, W).
-    """
+    """Positional encoding generator: ``x + DWConv3x3(x)`` (CPVT; ResTv2 appendix E, eq. 4), with
+    PA's arguments and shapes. The conv is named ``gl_conv`` after ResTv1's ``GL`` module
+    (models/rest.py), the same layer."""
 
     def __init__(self, dims: int):
         super().__init__()
-        self.gl_conv = nn.Conv2d(dims, dims, kernel_size=3, padding=1, groups=dims)
+        self.gl_conv = _depthwise3x3(dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.gl_conv(x)
