@@ -5,13 +5,19 @@ PY := .venv/bin/python
 export MALLOC_MMAP_THRESHOLD_ ?= 4294967296
 export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
 
-.PHONY: env demo test demo-seg demo-camvid demo-cls demo-rmt benchmark
+.PHONY: env demo test test-fast lint demo-seg demo-camvid demo-cls demo-rmt benchmark
 env:
 	bash tools/misc/setup_env.sh
 demo: env
 	bash tools/misc/run_demo.sh
-test: env
+# Lint (ruff) and the layering contract (import-linter, pyproject.toml) run before the tests.
+lint: env
+	.venv/bin/ruff check .
+	.venv/bin/lint-imports
+test: lint
 	$(PY) -m pytest tests
+test-fast: lint
+	$(PY) -m pytest tests -m "not slow"
 demo-seg: env
 	$(PY) tools/train.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py --work-dir work_dirs/demo_ade
 	$(PY) tools/misc/predict.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py work_dirs/demo_ade/iter_40.pth \

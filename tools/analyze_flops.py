@@ -1,7 +1,9 @@
 """Per-operator GFLOPs (Conv / Linear / Matmul / Others) and latency, per fine-tuning style.
 
     python tools/analyze_flops.py CONFIG [CONFIG ...] [--styles global win cwin hwin]
-    (CONFIG: a file, or a stock config such as mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py)
+    (CONFIG: a file, or a stock config such as mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py;
+     the paper's ablations: configs/mmpretrain/ablations/*.py, or a switch such as
+     --cfg-options model.backbone.up_mode=nearest, see docs/ablations.md)
         [--shape H W | --num-images N] [--latency] [--device cpu|cuda] [--batch-size B]
         [--out FILE.{json,csv,md}] [--plot FILE.png] [--cfg-options k=v ...]
 

@@ -3,6 +3,7 @@
     python tools/analysis_tools/benchmark.py [--suites reference train models styles] [--device cpu|cuda]
                               [--repeat 5] [--warmup 1] [--dtypes fp32 bf16 fp16]
                               [--compile] [--channels-last] [--no-memory] [--out FILE.md FILE.json]
+                              [--configs CONFIG ... [--cfg-options k=v ...]]
 
 Suites (all rows of a suite are timed side by side, in interleaved rounds):
 
@@ -18,6 +19,10 @@ Suites (all rows of a suite are timed side by side, in interleaved rounds):
   from the stock mmdet / mmseg / mmpretrain configs (paper Tables 1, 4, 5), random weights, tensor
   forward without post-processing (``restv2_mm.analysis.model_io.TensorForward``).
 - ``styles``: the ResTv2-T backbone in the four fine-tuning styles at 1280x800 (paper 5.1).
+- ``--configs``: the whole models of any configs (e.g. the ablation variants of
+  ``configs/mmpretrain/ablations``, each switch also settable with ``--cfg-options``, such as
+  ``model.backbone.up_mode=nearest``), side by side at their task's paper size (224 at batch 8 /
+  64 for classifiers). Without ``--suites`` only these rows run.
 
 Latency is the median of ``--repeat`` forwards (``train``: training steps) after ``--warmup`` (min
 and max shown), in ms; forwards run under ``torch.no_grad``. Activation memory is the peak during
@@ -40,6 +45,7 @@ import subprocess
 import sys
 
 import torch
+from mmengine.config import DictAction
 
 from restv2_mm.analysis import eager_forward, fresh_process_env, measure_interleaved, peak_memory_mb
 from restv2_mm.engine import AtomicLocalBackend
@@ -48,6 +54,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 SIZES = {'224': (224, 224), '1333x800': (800, 1344), '1280x800': (800, 1280),
          '2048x512': (512, 2048)}
+SIZE_OF_SCOPE = {'mmdet': '1280x800', 'mmseg': '2048x512', 'mmpretrain': '224'}
 OURS = {'mmdet': 'configs/mmdet/mask_rcnn_restv2_t_3x.py',
         'mmseg': 'configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py',
         'mmpretrain': 'configs/mmpretrain/restv2_t_8xb256_in1k.py'}
@@ -64,10 +71,15 @@ STOCK = {  # (backbone config at 224, Mask R-CNN, UperNet); None where the libra
 }
 
 
-def rows_for(suites, device):
+def rows_for(suites, device, configs=(), cfg_options=None):
     """Row specs (plain dicts, so a worker process can rebuild them)."""
     small = 64 if device == 'cuda' else 8
     rows = []
+    for i, config in enumerate(configs):
+        size = SIZE_OF_SCOPE[_config_scope(config)]
+        rows.append(dict(group='configs', name=osp.basename(config), kind='model', config=config,
+                         size=size, batch=small if size == '224' else 1, base=i == 0,
+                         cfg_options=cfg_options or {}))
     if 'reference' in suites:
         for size, batch in (('224', small), ('1333x800', 1), ('2048x512', 1)):
             group = f'reference {size}'
@@ -134,6 +146,8 @@ def build(row, device):
         fn = (lambda m, t: eager_forward(m, t)) if row['impl'] == 'eager' else (lambda m, t: m(t))
         return _eval(model, device), fn, x.to(device)
     cfg = load_config(row['config'] if '::' in row['config'] else osp.join(REPO, row['config']))
+    if row.get('cfg_options'):
+        cfg.merge_from_dict(row['cfg_options'])
     scope = config_scope(cfg, row['config'])
     if row['kind'] == 'backbone':
         model = build_model(cfg, name=row['config']).backbone
@@ -151,6 +165,11 @@ def train_step(model, fn, x, autocast=None):
         outs = fn(model, x)
     sum(o.float().mean() for o in outs).backward()
     model.zero_grad(set_to_none=True)
+
+
+def _config_scope(config):
+    from restv2_mm.analysis.model_io import config_scope, load_config
+    return config_scope(load_config(config if '::' in config else osp.join(REPO, config)), config)
 
 
 def activation_memory(row, mode, device):
@@ -185,7 +204,7 @@ def machine(device):
 
 
 def run(args):
-    rows = rows_for(args.suites, args.device)
+    rows = rows_for(args.suites, args.device, args.configs, args.cfg_options)
     results = []
     for group in dict.fromkeys(r['group'] for r in rows):
         members = [r for r in rows if r['group'] == group]
@@ -273,8 +292,12 @@ def report(results, device, argv):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--suites', nargs='+', default=['reference', 'train', 'models', 'styles'],
-                        choices=['reference', 'train', 'models', 'styles'])
+    parser.add_argument('--suites', nargs='+', choices=['reference', 'train', 'models', 'styles'],
+                        help='default: all four, or none where --configs is given')
+    parser.add_argument('--configs', nargs='+', default=[], metavar='CONFIG',
+                        help='also time the whole model of each config, side by side')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of every --configs config, key=value')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--repeat', type=int, default=5, help='timed rounds (median, min, max)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed forwards per row first')
@@ -287,6 +310,10 @@ def parse_args(argv):
     parser.add_argument('--out', nargs='+', default=[],
                         help='also write the table (.md) and/or the rows (.json)')
     args = parser.parse_args(argv)
+    if args.suites is None:
+        args.suites = [] if args.configs else ['reference', 'train', 'models', 'styles']
+    if args.cfg_options and not args.configs:
+        parser.error('--cfg-options applies to --configs; give the configs')
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: CUDA is not available')
     if args.device == 'cpu' and set(args.dtypes) - {'fp32'}:

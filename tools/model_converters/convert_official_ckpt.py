@@ -1,12 +1,14 @@
-"""Convert an official ImageNet checkpoint of ResTv2 (github.com/wofmanaf/ResT) or RMT
+"""Convert an official ImageNet checkpoint of ResTv2 or ResTv1 (github.com/wofmanaf/ResT) or RMT
 (github.com/qhfan/RMT) for mmpretrain.
 
     python tools/model_converters/convert_official_ckpt.py SRC.pth DST.pth [--weights model|ema]
 
-The family is recognised from the keys (``stem.*``/``stage1.*``: ResTv2; ``patch_embed.*``/
-``layers.*``: RMT). DST holds ``state_dict`` (``backbone.*``, ``head.fc.*``, and for RMT
+The family is recognised from the keys (``patch_embed.*``/``layers.*``: RMT; ``stem.conv1.*``:
+ResTv1; otherwise ``stem.*``/``stage1.*``: ResTv2).
+DST holds ``state_dict`` (``backbone.*``, ``head.fc.*``, and for RMT
 ``neck.proj.*``/``neck.norm.*``) and loads strictly into ``configs/mmpretrain/restv2_*_in1k*.py``
-(224 and 384 alike) or ``configs/mmpretrain/rmt_*_8xb128_in1k.py``. Detection and segmentation
+(224 and 384 alike), ``configs/mmpretrain/restv1_*_8xb256_in1k.py`` or
+``configs/mmpretrain/rmt_*_8xb128_in1k.py``. Detection and segmentation
 configs need no conversion: their backbone's ``init_cfg`` reads official checkpoints directly.
 
 DST's ``meta`` records the conversion: ``source_file`` (absolute path), ``source_sha256`` (of
@@ -23,7 +25,7 @@ import torch
 import restv2_mm
 from restv2_mm.cli import add_unsafe_load_arg, apply_unsafe_load
 from restv2_mm.engine import AtomicLocalBackend
-from restv2_mm.models import RMT, ResTv2
+from restv2_mm.models import RMT, ResTv1, ResTv2
 from restv2_mm.models.utils import WEIGHTS, convert_official_classifier, unwrap_state_dict
 from restv2_mm.utils import read_checkpoint
 
@@ -52,8 +54,10 @@ def main(argv=None):
         raise ValueError('dst must differ from src (the source is never overwritten)')
     checkpoint = read_checkpoint(args.src)
     keys = list(unwrap_state_dict(checkpoint, args.weights))
-    family = next((cls for cls in (RMT, ResTv2) if any(k.startswith(cls.official_prefixes)
-                                                       for k in keys)), ResTv2)
+    if any(k.startswith(RMT.official_prefixes) for k in keys):
+        family = RMT
+    else:  # ResTv1's stem is conv1/conv2/conv3 (models/rest.py), ResTv2's a proj Sequential
+        family = ResTv1 if any(k.startswith('stem.conv1.') for k in keys) else ResTv2
     state = convert_official_classifier(checkpoint, family, args.weights)
     buffer = io.BytesIO()
     meta = dict(source_file=os.path.abspath(args.src), source_sha256=sha256(args.src),

@@ -1,11 +1,10 @@
 """The ResTv2 backbone ("ResT V2: Simpler, Faster and Stronger", NeurIPS 2022)."""
-from typing import Optional, Sequence, Tuple, Union
+import math
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmcv.cnn import build_norm_layer
-from mmengine.model.weight_init import constant_init, trunc_normal_init
+from mmengine.model.weight_init import constant_init
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import (
     ACT_CFG,
@@ -14,16 +13,17 @@ from ..layers import (
     ConvStem,
     PatchEmbed,
     ResTv2Block,
-    checkpointed,
-    to_map,
+    check_pos_embed,
+    check_switches,
     to_tokens,
 )
-from .base import MultiScaleBackbone, check_norm_cfg
+from .base import check_norm_cfg
+from .rest_family import ResTFamily
 
 STYLES = ('global', 'win', 'cwin', 'hwin')
 
 
-class ResTv2(MultiScaleBackbone):
+class ResTv2(ResTFamily):
     """ResTv2 backbone with multi-scale outputs (paper section 3, appendix D).
 
     A convolutional stem (stride 4) and three stride-2 patch embeddings, each followed by a stage
@@ -31,10 +31,17 @@ class ResTv2(MultiScaleBackbone):
     Each requested output goes through its own LayerNorm over channels, ``norm{i}``; the official
     final ``norm`` becomes ``norm3`` when a checkpoint is loaded.
 
+    The paper's ablations (Table 2, appendices B and E) are switches, settable from a config
+    (``model.backbone.up_mode='nearest'``); their defaults are the released model, state dict
+    included. ``up_target``, ``up_mode``, ``branches`` and ``mhim`` go to every block's
+    :class:`~restv2_mm.models.layers.EMSAv2` (see it for their definitions); ``pos_embed`` to the
+    stem and the patch embeddings, or to the blocks for RPE.
+
     Args:
         arch (str | dict): ``'tiny'|'t'``, ``'small'|'s'``, ``'base'|'b'``, ``'large'|'l'``
-            (section 3.3), or a dict with ``embed_dims``, ``depths``, ``num_heads`` and
-            ``sr_ratios`` (4 ints each). Default: ``'tiny'``.
+            (section 3.3), ``'lite'`` (appendix B: C = 64, blocks {2, 2, 2, 2}), or a dict with
+            ``embed_dims``, ``depths``, ``num_heads`` and ``sr_ratios`` (4 ints each; Table 2c's
+            ConvNetv2 is tiny with depths {2, 3, 6, 2}). Default: ``'tiny'``.
         in_channels (int): Input image channels. Default: 3.
         out_indices (Sequence[int]): Stages (0..3) whose features are returned.
             Default: (0, 1, 2, 3).
@@ -63,6 +70,16 @@ class ResTv2(MultiScaleBackbone):
             Win and HWin add no parameters, so Global checkpoints load into every style.
         window_size (int | Sequence[int]): Window side in tokens per stage, used by the window
             styles. Default: (64, 32, 16, 8) (paper 5.1).
+        up_target (str): Table 2a: ``'v'`` (default), ``'k'``, ``'x'`` or ``'none'``.
+        up_mode (str): Table 2b: ``'pixel_shuffle'`` (default), ``'nearest'``, ``'bilinear'``.
+        branches (str): Table 2c: ``'both'`` (default), ``'attn'`` (EMSA alone) or ``'conv'``
+            (the downsample-upsample ConvNet alone).
+        mhim (bool): Appendix B: ResTv1's multi-head interaction in every EMSAv2 with more than
+            one head (explicit attention there). Default: False.
+        pos_embed (str): Table 2d / appendix E: ``'pa'`` (default), ``'peg'``, ``'ape'``,
+            ``'rpe'`` or ``'none'``.
+        pretrain_img_size (int | tuple[int, int]): Input size (H, W) the APE and RPE tables are
+            made for; other sizes resize them. Default: 224.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, weights='model')``
             loads an official ImageNet checkpoint (or a converted / mmpretrain one, ``prefix``
             optional; ``weights='ema'`` for the EMA weights); see
@@ -78,9 +95,10 @@ class ResTv2(MultiScaleBackbone):
     Raises:
         ValueError / TypeError: for an unknown ``arch``, a malformed arch dict, ``out_indices`` or
             ``frozen_stages`` out of range, a bad ``style`` or ``window_size``, a BatchNorm given as
-            ``norm_cfg``, or an input that is not a 4-D float tensor with ``in_channels`` channels,
-            or that holds NaN/Inf (:meth:`MultiScaleBackbone.check_input`). Each message names the
-            argument and the expected value.
+            ``norm_cfg``, unknown or conflicting ablation switches, a bad ``pretrain_img_size``, or
+            an input that is not a 4-D float tensor with ``in_channels`` channels, or that holds
+            NaN/Inf (:meth:`MultiScaleBackbone.check_input`). Each message names the argument and
+            the expected value.
     """
 
     arch_zoo = {
@@ -96,9 +114,11 @@ class ResTv2(MultiScaleBackbone):
         **dict.fromkeys(['l', 'large'], dict(
             embed_dims=[128, 256, 512, 1024], depths=[2, 3, 16, 2], num_heads=[2, 4, 8, 16],
             sr_ratios=[8, 4, 2, 1])),
+        'lite': dict(embed_dims=[64, 128, 256, 512], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8],
+                     sr_ratios=[8, 4, 2, 1]),
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'sr_ratios')
-    official_prefixes = ('stem.', 'stage1.')
+    stage_extras = ('cwin_conv', )
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -115,37 +135,49 @@ class ResTv2(MultiScaleBackbone):
                  with_cp: bool = False,
                  style: str = 'global',
                  window_size: Union[int, Sequence[int]] = (64, 32, 16, 8),
+                 up_target: str = 'v',
+                 up_mode: str = 'pixel_shuffle',
+                 branches: str = 'both',
+                 mhim: bool = False,
+                 pos_embed: str = 'pa',
+                 pretrain_img_size: Union[int, Sequence[int]] = 224,
                  init_cfg: Optional[dict] = None):
         super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval, with_cp,
                          drop_path_rate, init_cfg)
         check_norm_cfg(norm_cfg)
         if style not in STYLES:
             raise ValueError(f'style must be one of {STYLES}, got {style!r}')
+        check_pos_embed(pos_embed)
+        check_switches(up_target, up_mode, branches, mhim, rpe=pos_embed == 'rpe')
         self.style = style
         self.window_size = self._parse_window_size(window_size)
+        sizes = stage_sizes(pretrain_img_size)
         settings = self.arch_settings
         depths, dims = settings['depths'], self.embed_dims
+        attn_cfg = dict(up_target=up_target, up_mode=up_mode, branches=branches, mhim=mhim)
 
-        self.stem = ConvStem(in_channels, dims[0], conv_norm_cfg=conv_norm_cfg, norm_cfg=norm_cfg)
-        dpr = self.drop_path_rates()
-        cur = 0
-        for i in range(self.num_stages):
-            if i > 0:
-                self.add_module(f'patch_{i + 1}', PatchEmbed(dims[i - 1], dims[i], norm_cfg))
-            blocks = nn.ModuleList(
-                ResTv2Block(dims[i], settings['num_heads'][i], settings['sr_ratios'][i],
-                            mlp_ratio=mlp_ratio, drop_path=dpr[cur + j], qkv_bias=qkv_bias,
-                            window_size=self._block_window(i, j, depths[i]),
-                            norm_cfg=norm_cfg, act_cfg=act_cfg)
-                for j in range(depths[i]))
-            self.add_module(f'stage{i + 1}', blocks)
-            if style == 'cwin':
-                conv = nn.Conv2d(dims[i], dims[i], kernel_size=7, padding=3, groups=dims[i])
-                self.add_module(f'cwin_conv{i + 1}', conv)
-            cur += depths[i]
-        for i in self.out_indices:
-            self.add_module(f'norm{i}', build_norm_layer(norm_cfg, dims[i])[1])
-        self._init_cwin()
+        self.stem = ConvStem(in_channels, dims[0], conv_norm_cfg=conv_norm_cfg, norm_cfg=norm_cfg,
+                             pos_embed=pos_embed, pos_size=sizes[0])
+
+        def block(i, j, drop_path):
+            rpe_size = sizes[i] if pos_embed == 'rpe' else None
+            return ResTv2Block(dims[i], settings['num_heads'][i], settings['sr_ratios'][i],
+                               mlp_ratio=mlp_ratio, drop_path=drop_path, qkv_bias=qkv_bias,
+                               window_size=self._block_window(i, j, depths[i]),
+                               norm_cfg=norm_cfg, act_cfg=act_cfg,
+                               attn_cfg=dict(attn_cfg, rpe_size=rpe_size))
+
+        def cwin(i):
+            if style != 'cwin':
+                return None
+            return f'cwin_conv{i + 1}', nn.Conv2d(dims[i], dims[i], kernel_size=7, padding=3,
+                                                  groups=dims[i])
+
+        self._add_stages(
+            lambda i: PatchEmbed(dims[i - 1], dims[i], norm_cfg, pos_embed=pos_embed,
+                                 pos_size=sizes[i]),
+            block, norm_cfg, make_extra=cwin)
+        self._init_extras()
         self._finish_init()
 
     # ----------------------------------------------------------------------------- arguments
@@ -167,76 +199,35 @@ class ResTv2(MultiScaleBackbone):
         return self.window_size[stage]
 
     # ----------------------------------------------------------------------------- family hooks
-    def _stage_modules(self, stage: int):
-        if stage == 0:
-            return [self.stem]
-        mods = [getattr(self, f'stage{stage}')]
-        if stage > 1:
-            mods.append(getattr(self, f'patch_{stage}'))
-        if hasattr(self, f'cwin_conv{stage}'):
-            mods.append(getattr(self, f'cwin_conv{stage}'))
-        return mods
-
-    def _param_position(self, name: str):
-        first = name.split('.')[0]
-        if first == 'stem':
-            return 0, 'first'
-        for head, where in (('patch_', 'first'), ('cwin_conv', 'last'), ('stage', None),
-                            ('norm', 'last')):
-            if first.startswith(head) and first[len(head):].isdigit():
-                stage = int(first[len(head):]) + (head == 'norm')
-                return stage, int(name.split('.')[1]) if where is None else where
-        return None
-
-    def init_official(self) -> None:
-        """The official ``_init_weights`` (models/rest_v2.py): trunc-normal std 0.02 on every
-        Conv2d and Linear weight, zero biases, LayerNorm/BatchNorm weight 1 and bias 0; then the
-        CWin convs at zero."""
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                trunc_normal_init(m, std=.02, bias=0.)
-            elif isinstance(m, (nn.LayerNorm, _BatchNorm)):
-                constant_init(m, val=1., bias=0.)
-        self._init_cwin()
-
-    def _init_cwin(self) -> None:
+    def _init_extras(self) -> None:
         # Zero residual convs: a CWin model starts exactly equal to Win (and to its checkpoint).
         for i in range(1, self.num_stages + 1):
             if hasattr(self, f'cwin_conv{i}'):
                 constant_init(getattr(self, f'cwin_conv{i}'), val=0., bias=0.)
 
-    @classmethod
-    def convert_state_dict(cls, state: dict) -> dict:
-        """Official names to ours: the final ``norm`` is ``norm3``; the classifier ``head`` is
-        dropped (logged)."""
-        from mmengine.logging import print_log
-        dropped = [k for k in state if k.startswith('head.')]
-        if dropped:
-            print_log(f'classifier keys dropped (not part of the backbone): {dropped}',
-                      logger='current')
-        return {('norm3.' + k[len('norm.'):] if k.startswith('norm.') else k): v
-                for k, v in state.items() if not k.startswith('head.')}
+    def _stage_end(self, i: int, x: torch.Tensor,
+                   tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        if self.style == 'cwin':
+            x = x + getattr(self, f'cwin_conv{i + 1}')(x)
+            tokens = to_tokens(x)[0]
+        return x, tokens
 
-    # ----------------------------------------------------------------------------- forward
-    def _run_stage(self, i: int, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
-        for blk in getattr(self, f'stage{i + 1}'):
-            x = checkpointed(blk, x, hw_shape, with_cp=self.with_cp)
-        return x
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        self.check_input(x)
-        outs = []
-        tokens, hw_shape = self.stem(x, with_cp=self.with_cp)
-        for i in range(self.num_stages):
-            if i > 0:
-                tokens, hw_shape = getattr(self, f'patch_{i + 1}')(x, with_cp=self.with_cp)
-            tokens = self._run_stage(i, tokens, hw_shape)
-            x = to_map(tokens, hw_shape)  # the next patch embedding needs a map
-            if self.style == 'cwin':
-                x = x + getattr(self, f'cwin_conv{i + 1}')(x)
-                tokens = to_tokens(x)[0]
-            if i in self.out_indices:
-                out = getattr(self, f'norm{i}')(tokens)
-                outs.append(to_map(out, hw_shape).contiguous())
-        return tuple(outs)
+def stage_sizes(img_size: Union[int, Sequence[int]]) -> List[Tuple[int, int]]:
+    """(H_i, W_i) of the four stages for an input of ``img_size`` (int or (H, W)): the stem's
+    two stride-2 convs, then one per patch embedding, each ceil(size / 2).
 
+    Raises:
+        ValueError: ``img_size`` is not a positive int or two of them (named
+            ``pretrain_img_size``).
+    """
+    size = (img_size, img_size) if isinstance(img_size, int) else img_size
+    if (not isinstance(size, (list, tuple)) or len(size) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)):
+        raise ValueError(f'pretrain_img_size must be a positive int or (H, W), got {img_size!r}')
+    h, w = (math.ceil(math.ceil(s / 2) / 2) for s in size)
+    sizes = [(h, w)]
+    for _ in range(3):
+        h, w = math.ceil(h / 2), math.ceil(w / 2)
+        sizes.append((h, w))
+    return sizes

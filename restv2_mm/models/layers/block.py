@@ -1,4 +1,5 @@
-"""The ResTv2 transformer block: pre-norm EMSAv2 and MLP with stochastic depth."""
+"""The ResTv2 transformer block: pre-norm EMSAv2 and MLP with stochastic depth (ResTv1's block
+too, with its EMSA through ``attn_cfg``)."""
 from typing import Optional, Tuple
 
 import torch
@@ -28,6 +29,8 @@ class ResTv2Block(nn.Module):
             always runs on the unpadded map. None (default) is global attention.
         norm_cfg (dict): Norms. Default: ``dict(type='LN', eps=1e-6)``.
         act_cfg (dict): MLP activation. Default: ``dict(type='GELU')``.
+        attn_cfg (dict, optional): Further :class:`EMSAv2` arguments: the ablation switches
+            (``up_target``, ``up_mode``, ``branches``, ``mhim``, ``rpe_size``). Default: none.
 
     Shape:
         x: (N, H*W, C); hw_shape: (H, W). Returns (N, H*W, C).
@@ -36,11 +39,12 @@ class ResTv2Block(nn.Module):
     def __init__(self, embed_dims: int, num_heads: int, sr_ratio: int, mlp_ratio: float = 4.,
                  drop_path: float = 0., qkv_bias: bool = True,
                  window_size: Optional[int] = None, norm_cfg: dict = NORM_CFG,
-                 act_cfg: dict = ACT_CFG):
+                 act_cfg: dict = ACT_CFG, attn_cfg: Optional[dict] = None):
         super().__init__()
         self.window_size = window_size
         self.norm1 = build_norm_layer(norm_cfg, embed_dims)[1]
-        self.attn = EMSAv2(embed_dims, num_heads, sr_ratio, qkv_bias=qkv_bias, norm_cfg=norm_cfg)
+        self.attn = EMSAv2(embed_dims, num_heads, sr_ratio, qkv_bias=qkv_bias, norm_cfg=norm_cfg,
+                           **(attn_cfg or {}))
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = build_norm_layer(norm_cfg, embed_dims)[1]
         self.mlp = Mlp(embed_dims, mlp_ratio, act_cfg=act_cfg)

@@ -1,6 +1,6 @@
 """The stride-2 downsampling between stages: ResTv2's patch embedding (appendix D, Table 4) and
 RMT's patch merging (official code)."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmcv.cnn import build_norm_layer
@@ -9,7 +9,7 @@ from torch import nn
 from .defaults import CONV_NORM_CFG, NORM_CFG
 from .grad_checkpoint import checkpointed
 from .layout import to_tokens
-from .position import PA
+from .position import build_position
 
 
 class PatchEmbed(nn.Module):
@@ -21,15 +21,20 @@ class PatchEmbed(nn.Module):
         in_channels (int): Channels of the previous stage.
         embed_dims (int): Channels of the next stage.
         norm_cfg (dict): Norm of the output tokens. Default: ``dict(type='LN', eps=1e-6)``.
+        pos_embed (str): The ``pos`` layer (appendix E): ``'pa'`` (default), ``'peg'``, ``'ape'``,
+            or none for ``'none'`` and ``'rpe'``; see :func:`.position.build_position`.
+        pos_size (tuple[int, int], optional): Output map size at the pre-training input, which
+            sizes APE.
 
     Shape:
         (N, in_channels, H, W) -> tokens (N, H' * W', embed_dims) with H' = ceil(H/2), and (H', W').
     """
 
-    def __init__(self, in_channels: int, embed_dims: int, norm_cfg: dict = NORM_CFG):
+    def __init__(self, in_channels: int, embed_dims: int, norm_cfg: dict = NORM_CFG,
+                 pos_embed: str = 'pa', pos_size: Optional[Tuple[int, int]] = None):
         super().__init__()
         self.proj = nn.Conv2d(in_channels, embed_dims, kernel_size=3, stride=2, padding=1)
-        self.pos = PA(embed_dims)
+        self.pos = build_position(pos_embed, embed_dims, pos_size)
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
 
     def forward(self, x: torch.Tensor,
@@ -38,7 +43,8 @@ class PatchEmbed(nn.Module):
         return checkpointed(self._embed, x, with_cp=with_cp)
 
     def _embed(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
-        x, hw_shape = to_tokens(self.pos(self.proj(x)))
+        x = self.proj(x)
+        x, hw_shape = to_tokens(x if self.pos is None else self.pos(x))
         return self.norm(x), hw_shape
 
 

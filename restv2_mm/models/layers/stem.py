@@ -1,5 +1,5 @@
 """The convolutional stems: ResTv2's (appendix D, Table 4) and RMT's (official code)."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmcv.cnn import build_activation_layer, build_norm_layer
@@ -8,7 +8,7 @@ from torch import nn
 from .defaults import ACT_CFG, CONV_NORM_CFG, NORM_CFG
 from .grad_checkpoint import checkpointed
 from .layout import to_tokens
-from .position import PA
+from .position import build_position
 
 
 class ConvStem(nn.Module):
@@ -22,13 +22,18 @@ class ConvStem(nn.Module):
         embed_dims (int): Output channels C.
         conv_norm_cfg (dict): Norm of the two 3x3 convs. Default: ``dict(type='BN')``.
         norm_cfg (dict): Norm of the output tokens. Default: ``dict(type='LN', eps=1e-6)``.
+        pos_embed (str): The ``pos`` layer (appendix E): ``'pa'`` (default), ``'peg'``, ``'ape'``,
+            or none for ``'none'`` and ``'rpe'``; see :func:`.position.build_position`.
+        pos_size (tuple[int, int], optional): Output map size at the pre-training input, which
+            sizes APE.
 
     Shape:
         (N, in_channels, H, W) -> tokens (N, H' * W', C) with H' = ceil(ceil(H/2)/2), and (H', W').
     """
 
     def __init__(self, in_channels: int, embed_dims: int, conv_norm_cfg: dict = CONV_NORM_CFG,
-                 norm_cfg: dict = NORM_CFG):
+                 norm_cfg: dict = NORM_CFG, pos_embed: str = 'pa',
+                 pos_size: Optional[Tuple[int, int]] = None):
         super().__init__()
         layers = []
         in_dim, out_dim = in_channels, embed_dims // 2
@@ -41,7 +46,7 @@ class ConvStem(nn.Module):
             in_dim, out_dim = out_dim, out_dim * 2
         layers.append(nn.Conv2d(in_dim, embed_dims, kernel_size=1))
         self.proj = nn.Sequential(*layers)
-        self.pos = PA(embed_dims)
+        self.pos = build_position(pos_embed, embed_dims, pos_size)
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
 
     def forward(self, x: torch.Tensor,
@@ -51,7 +56,8 @@ class ConvStem(nn.Module):
         return checkpointed(self._tail, self.proj[:-1](x), with_cp=with_cp)
 
     def _tail(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
-        x, hw_shape = to_tokens(self.pos(self.proj[-1](x)))
+        x = self.proj[-1](x)
+        x, hw_shape = to_tokens(x if self.pos is None else self.pos(x))
         return self.norm(x), hw_shape
 
 

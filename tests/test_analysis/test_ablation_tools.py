@@ -1,0 +1,48 @@
+"""tools/analyze_flops.py and tools/analysis_tools/benchmark.py take every ablation variant: the
+configs of configs/mmpretrain/ablations and their switches through --cfg-options."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEFAULT_ROW = osp.join(REPO, 'configs/mmpretrain/ablations/restv2_t_100e_in1k.py')
+
+
+def tool(path):
+    spec = importlib.util.spec_from_file_location(osp.basename(path)[:-3], osp.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('option,params_m,gflops', [
+    ('model.backbone.up_mode=nearest', 30.26, 4.08),  # Table 2b nearest
+    ('model.backbone.branches=conv', 26.11, 3.56),  # Table 2c ConvNet
+])
+def test_analyze_flops_takes_switches_through_cfg_options(option, params_m, gflops):
+    rows = tool('tools/analyze_flops.py').main([DEFAULT_ROW, '--cfg-options', option])
+    (row, ) = rows
+    assert row['input'] == '224x224'
+    assert abs(row['params_M'] / params_m - 1) < 0.005 and abs(row['GFLOPs'] / gflops - 1) < 0.005
+
+
+def test_benchmark_times_configs_side_by_side(tmp_path):
+    out = tmp_path / 'rows.json'
+    configs = ['configs/mmpretrain/ablations/restv2_lite_100e_in1k.py',
+               'configs/mmpretrain/ablations/pvt_emsav2_tiny_100e_in1k.py']
+    tool('tools/analysis_tools/benchmark.py').main(
+        ['--configs', *configs, '--cfg-options', 'model.backbone.drop_path_rate=0.2',
+         '--no-memory', '--repeat', '1', '--warmup', '0', '--out', str(out)])
+    rows = json.loads(out.read_text())['rows']
+    assert [(r['group'], r['name'], r['shape']) for r in rows] == [
+        ('configs', 'restv2_lite_100e_in1k.py', '8x3x224x224'),
+        ('configs', 'pvt_emsav2_tiny_100e_in1k.py', '8x3x224x224')]
+    assert rows[0]['base'] and all(r['median_ms'] > 0 for r in rows)
+    assert all(r['row']['cfg_options'] == {'model.backbone.drop_path_rate': 0.2} for r in rows)
+
+
+def test_benchmark_cfg_options_need_configs():
+    with pytest.raises(SystemExit):
+        tool('tools/analysis_tools/benchmark.py').parse_args(['--cfg-options', 'a=1'])
