@@ -14,8 +14,26 @@ from restv2_mm.cli.config import resolve_amp
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def build(config):
+# The shipped configs with a narrow ResTv2 (every layer kind, one block a stage): bf16 grouped
+# convolutions have no fast CPU kernel without AVX512-BF16 (~1 s per depth-wise conv call on AVX2),
+# so the full ResTv2-T step takes minutes here; on GPUs and in training bf16 is unaffected (on the
+# CPU resolve_amp trains in fp32).
+NARROW = dict(embed_dims=[32, 64, 128, 256], depths=[1, 1, 1, 1], num_heads=[1, 2, 4, 8],
+              sr_ratios=[8, 4, 2, 1])
+
+
+def build(config, narrow=False):
     cfg = Config.fromfile(osp.join(REPO, config))
+    if narrow:
+        cfg.model.backbone.arch = NARROW
+        cfg.model.backbone.pop('init_cfg', None)
+        if 'mmseg' in config:
+            cfg.model.decode_head.in_channels = NARROW['embed_dims']
+            cfg.model.decode_head.channels = 64
+            cfg.model.auxiliary_head.in_channels = NARROW['embed_dims'][2]
+            cfg.model.auxiliary_head.channels = 64
+        else:
+            cfg.model.head.in_channels = NARROW['embed_dims'][-1]
     init_default_scope(cfg.default_scope)
     registry = __import__(f'{cfg.default_scope}.registry', fromlist=['MODELS']).MODELS
     if cfg.get('data_preprocessor'):  # the runner does this for the stock configs
@@ -24,11 +42,12 @@ def build(config):
 
 
 @pytest.mark.parametrize('config,size', [
-    ('configs/mmpretrain/restv2_t_8xb256_in1k.py', 224),
-    ('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py', 128),
+    ('configs/mmpretrain/restv2_t_8xb256_in1k.py', 64),
+    pytest.param('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py', 32,
+                 marks=pytest.mark.slow),  # ~1 min: bf16 conv backward on the CPU
 ])
 def test_bf16_autocast_step_is_finite(config, size):
-    model = build(config).train()
+    model = build(config, narrow=True).train()
     batch = dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
                          for _ in range(2)])
     if 'mmpretrain' in config:
@@ -50,7 +69,7 @@ def test_bf16_autocast_step_is_finite(config, size):
     assert loss.dtype == torch.float32 and torch.isfinite(loss)
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
-    assert len(grads) > 100 and all(torch.isfinite(g).all() for g in grads)
+    assert len(grads) > 50 and all(torch.isfinite(g).all() for g in grads)
 
 
 def test_amp_falls_back_where_the_hardware_lacks_it(monkeypatch):

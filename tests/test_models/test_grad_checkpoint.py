@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from restv2_mm.models import ResTv2
+from restv2_mm.models import ResTv1, ResTv2
 from restv2_mm.models.layers.grad_checkpoint import check_cp_mode
 
 STYLES = ['global', 'win', 'cwin', 'hwin']
@@ -39,6 +39,23 @@ def test_checkpointing_keeps_outputs_and_gradients(style):
             assert torch.allclose(a, b, atol=1e-5), mode
         for name, g in want_grad.items():
             assert torch.allclose(grad[name], g, atol=1e-5, rtol=1e-4), (mode, name)
+
+
+@pytest.mark.parametrize('mode', ['selective', 'full'])
+def test_restv1_checkpointing_keeps_gradients(mode):
+    """ResTv1 (BatchNorm stem, MHIM's explicit attention) through the same with_cp modes."""
+    torch.manual_seed(0)
+    ref = ResTv1('lite')
+    ref.init_weights()
+    x = torch.randn(2, 3, 64, 96)
+    want_out, want_grad = run(ref, x)
+    model = ResTv1('lite', with_cp=mode)
+    model.load_state_dict(ref.state_dict())  # BatchNorm statistics too: both start alike
+    out, grad = run(model, x)
+    for a, b in zip(out, want_out):
+        assert torch.allclose(a, b, atol=1e-5)
+    for name, g in want_grad.items():
+        assert torch.allclose(grad[name], g, atol=1e-5, rtol=1e-4), name
 
 
 class OpCounter(TorchDispatchMode):

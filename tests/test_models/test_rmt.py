@@ -238,10 +238,11 @@ def test_drop_path_rates_are_linear_over_blocks():
     assert rates == pytest.approx([0.1 * i / 13 for i in range(14)])
 
 
-def test_with_cp_same_outputs_and_grads():
+@pytest.mark.parametrize('mode', ['full', 'selective'])
+def test_with_cp_same_outputs_and_grads(mode):
     arch = dict(RMT.arch_zoo['tiny'], depths=[1, 1, 2, 1])  # decomposed and whole-map blocks
     ref = RMT(arch)
-    cpm = RMT(arch, with_cp=True)
+    cpm = RMT(arch, with_cp=mode)
     cpm.load_state_dict(ref.state_dict())
     x = torch.randn(2, 3, 48, 40)
     results = []
