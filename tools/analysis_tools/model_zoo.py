@@ -120,9 +120,8 @@ def main(argv=None):
                 continue
             start = time.time()
             got = measure(model['Config'], args.params_only)
-            print(f"{name}: {got['Parameters']:,} params, "
-                  f"{got.get('FLOPs', 0) / 1e9:.3f} GFLOPs at {got['input']} ({time.time() - start:.0f} s)",
-                  flush=True)
+            flops = f", {got['FLOPs'] / 1e9:.3f} GFLOPs at {got['input']}" if 'FLOPs' in got else ''
+            print(f"{name}: {got['Parameters']:,} params{flops} ({time.time() - start:.0f} s)", flush=True)
             if args.check:
                 errors += mismatches(name, model, got)
             else:  # --params-only keeps the stored FLOPs
