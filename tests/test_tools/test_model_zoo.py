@@ -93,8 +93,7 @@ def test_names_reach_mmpretrain(tmp_path, data_root):
 
 
 def test_check_names_the_model_that_differs(tool, tmp_path, monkeypatch, capsys):
-    name = 'restv1-lite_8xb256_in1k'
-    assert tool.main(['--check', '--lib', 'mmpretrain', '--models', name]) == 0
+    name = 'restv1-lite_8xb256_in1k'  # the committed metafile passes: test_classifier_metafile_...
     meta = load('configs/mmpretrain/metafile.yml')
     for model in meta['Models']:
         if model['Name'] == name:

@@ -3,6 +3,7 @@
     python tools/analysis_tools/model_zoo.py --write [--lib mmpretrain ...] [--models NAME ...]
         [--params-only]
     python tools/analysis_tools/model_zoo.py --check [--lib mmpretrain ...] [--models NAME ...]
+        [--params-only]
 
 For each model of configs/{mmpretrain,mmdet,mmseg}/metafile.yml: the config's model is built as
 tools/analyze_flops.py builds it (random weights, eval mode); Parameters is the exact count of its
@@ -111,14 +112,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     stored = json.load(open(args.json)) if osp.isfile(args.json) else {}
-    errors = []
+    errors, seen = [], 0
     for lib in args.lib:
         models = yaml.safe_load(open(metafile(lib)))['Models']
         for model in models:
             name = model['Name']
             if args.models and not any(fnmatch.fnmatch(name, p) for p in args.models):
                 continue
-            start = time.time()
+            seen, start = seen + 1, time.time()
             got = measure(model['Config'], args.params_only)
             flops = f", {got['FLOPs'] / 1e9:.3f} GFLOPs at {got['input']}" if 'FLOPs' in got else ''
             print(f"{name}: {got['Parameters']:,} params{flops} ({time.time() - start:.0f} s)", flush=True)
@@ -130,6 +131,8 @@ def main(argv=None):
                 write_metadata(metafile(lib), {name: got})
                 AtomicLocalBackend().put_text(json.dumps(stored, indent=2, sort_keys=True) + '\n',
                                               args.json)
+    if not seen:
+        parser.error(f'no model of {args.lib} matches --models {args.models}')
     if errors:
         print('metafile figures differ from the measurement:\n  ' + '\n  '.join(errors), file=sys.stderr)
         return 1
