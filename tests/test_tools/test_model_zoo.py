@@ -1,0 +1,114 @@
+"""Model zoo: metafiles (model-index.yml), their measured figures, mmpretrain names, the checker.
+
+The config-path get_model / inferencer tests are in test_classifier.py and test_safe_loading.py;
+here the models are reached by their metafile names.
+"""
+import importlib.util
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+import restv2_mm  # noqa: F401
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+LIBS = ('mmpretrain', 'mmdet', 'mmseg')
+TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'model_zoo.py')
+NAME = 'restv2-tiny_8xb256_in1k'
+
+
+def load(path):
+    with open(osp.join(REPO, path)) as f:
+        return yaml.safe_load(f)
+
+
+def models(lib):
+    return load(f'configs/{lib}/metafile.yml')['Models']
+
+
+@pytest.fixture(scope='module')
+def tool():
+    spec = importlib.util.spec_from_file_location('model_zoo_tool', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_index_configs_exist_names_unique_and_figures_recorded():
+    imports = load('model-index.yml')['Import']
+    assert sorted(imports) == sorted(f'configs/{lib}/metafile.yml' for lib in LIBS)
+    figures = json.load(open(osp.join(REPO, 'docs', 'model_zoo_figures.json')))
+    names = []
+    for lib in LIBS:
+        meta = load(f'configs/{lib}/metafile.yml')
+        collections = {c['Name'] for c in meta['Collections']}
+        for model in meta['Models']:
+            names.append(model['Name'])
+            assert osp.isfile(osp.join(REPO, model['Config'])), model
+            assert model['Config'].startswith(f'configs/{lib}/'), model
+            assert model['In Collection'] in collections, model
+            # the metafile carries the committed measurement, nothing else
+            recorded = {k: figures[model['Name']][k] for k in ('FLOPs', 'Parameters')
+                        if k in figures[model['Name']]}
+            assert model['Metadata'] == recorded, model['Name']
+            if lib == 'mmpretrain':
+                assert set(recorded) == {'FLOPs', 'Parameters'}, model['Name']
+    assert len(names) == len(set(names)), [n for n in names if names.count(n) > 1]
+    assert len(names) == 16 + 15 + 8
+
+
+@pytest.mark.parametrize('name', [NAME, 'restv1-lite_8xb256_in1k', 'rmt-tiny_8xb128_in1k'])
+def test_parameters_equal_the_built_model(name):
+    from mmpretrain import get_model
+    model = next(m for m in models('mmpretrain') if m['Name'] == name)
+    built = get_model(osp.join(REPO, model['Config']), pretrained=False)
+    assert model['Metadata']['Parameters'] == sum(p.numel() for p in built.parameters())
+    if name == NAME:
+        assert round(model['Metadata']['Parameters'] / 1e6, 2) == 30.43  # ResTv2 paper, Table 1
+
+
+def test_names_reach_mmpretrain(tmp_path, data_root):
+    from mmpretrain import ImageClassificationInferencer, get_model, list_models
+    names = {m['Name'] for m in models('mmpretrain')}
+    listed = set(list_models('restv2*')) | set(list_models('restv1*')) | set(list_models('rmt-*'))
+    assert names <= listed, names - listed
+    config = next(m['Config'] for m in models('mmpretrain') if m['Name'] == NAME)
+    source = get_model(osp.join(REPO, config), pretrained=False)
+    for p in source.parameters():  # not the init: a checkpoint that must really be loaded
+        p.data.normal_()
+    ckpt = tmp_path / 'restv2_t.pth'
+    torch.save({'state_dict': source.state_dict()}, ckpt)
+    model = get_model(NAME, pretrained=str(ckpt))
+    loaded = model.state_dict()
+    for key, value in source.state_dict().items():
+        assert torch.equal(loaded[key], value), key
+    image = osp.join(data_root, 'imagenet_mini', 'val',
+                     open(osp.join(data_root, 'imagenet_mini', 'val.txt')).readline().split()[0])
+    result = ImageClassificationInferencer(NAME, pretrained=str(ckpt), device='cpu')(image)[0]
+    assert 0 <= result['pred_label'] < 1000 and 0 <= result['pred_score'] <= 1
+
+
+def test_check_names_the_model_that_differs(tool, tmp_path, monkeypatch, capsys):
+    name = 'restv1-lite_8xb256_in1k'  # the committed metafile passes: test_classifier_metafile_...
+    meta = load('configs/mmpretrain/metafile.yml')
+    for model in meta['Models']:
+        if model['Name'] == name:
+            model['Metadata']['Parameters'] += 1
+    bad = tmp_path / 'metafile.yml'
+    bad.write_text(yaml.safe_dump(meta))
+    monkeypatch.setattr(tool, 'metafile', lambda lib: str(bad))
+    assert tool.main(['--check', '--lib', 'mmpretrain', '--models', name, NAME]) == 1
+    err = capsys.readouterr().err
+    assert f'{name}: Parameters' in err and NAME not in err
+
+
+@pytest.mark.slow
+def test_classifier_metafile_matches_measurement():
+    proc = subprocess.run([sys.executable, TOOL, '--check', '--lib', 'mmpretrain'], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count('GFLOPs at') == 16
