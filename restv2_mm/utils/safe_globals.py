@@ -19,12 +19,18 @@ from mmengine.logging import HistoryBuffer
 UNSAFE_LOAD_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
 
 
+_BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
 def _history_buffer_statistic(obj: Any, name: str) -> Any:
     """The one ``getattr`` a runner checkpoint needs: a HistoryBuffer pickles its statistics
     methods (``min``, ``max``, ``current``, ``mean`` and registered ones) as
     ``getattr(HistoryBuffer, name)``. Anything else is refused, so the allowed ``getattr`` reaches
     no other attribute."""
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # The built-in four are added to _statistics_methods only when a first HistoryBuffer is made,
+    # which a fresh process loading a checkpoint has not done yet.
+    if obj is HistoryBuffer and (name in _BUILTIN_STATISTICS
+                                 or name in HistoryBuffer._statistics_methods):
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'getattr({obj!r}, {name!r}) is not allowed: restv2_mm allows getattr only for '
@@ -46,6 +52,9 @@ SAFE_GLOBALS: List[Tuple[Any, str]] = [
     (np.dtype, 'the dtype of those arrays and scalars'),
     (_multiarray.scalar, 'numpy scalars in runtime info and the NumPy RNG state'),
     (bytes, 'raw bytes of numpy array data'),
+    *((cls, 'numpy >= 1.25 pickles a dtype by its class (numpy.dtypes.Float64DType, ...): a type '
+            'object, as np.dtype itself') for cls in vars(np.dtypes).values()
+      if isinstance(cls, type) and issubclass(cls, np.dtype)),
     (argparse.Namespace, "the official ResT/ResTv2 release checkpoints keep main.py's arguments "
                          "under 'args' (attribute values only)"),
 ]

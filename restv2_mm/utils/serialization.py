@@ -15,7 +15,8 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
 def unsafe_global_message(path: str, error: Exception) -> str:
     """What to say when ``weights_only`` loading refused ``path``: the global, and how to
     proceed knowingly."""
-    found = re.search(r'GLOBAL ([\w.]+)|unrecognized function ([^\s]+)', str(error))
+    found = re.search(r"GLOBAL ([\w.]+)|unrecognized function ([^\s]+)|but got <class '([\w.]+)'>",
+                      str(error))
     name = next((g for g in found.groups() if g), None) if found else None
     return (f'{path!r} holds {"the global " + repr(name) if name else "an object"} that the safe '
             f'(weights_only) loader does not build, since unpickling it can run code. If you '
@@ -41,7 +42,9 @@ def read_checkpoint(path: str) -> dict:
     try:
         return torch.load(path, map_location='cpu', weights_only=not unsafe_load_enabled())
     except pickle.UnpicklingError as e:
-        if 'Unsupported global' in str(e) or 'unrecognized function' in str(e):
+        # torch words it 'Unsupported global: GLOBAL x', 'unsupported GLOBAL x whose module is
+        # blocked', 'unrecognized function' or 'Can only build ... but got <class x>'.
+        if re.search(r'unsupported global|unrecognized function|can only build', str(e), re.I):
             raise UnsafeCheckpointError(unsafe_global_message(path, e)) from None
         raise RuntimeError(f'{path!r} is not a readable torch checkpoint (truncated or another '
                            f'format): {type(e).__name__}: {e}') from e
