@@ -6,6 +6,7 @@ import importlib.util
 import os
 import os.path as osp
 import pickle
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -67,6 +68,10 @@ def runs(tmp_path_factory, data_root):
                 *TRAIN_OPTIONS[lib]], data_root))
         ckpt = osp.join(work, 'epoch_1.pth' if lib == 'mmpretrain' else 'iter_1.pth')
         assert osp.isfile(ckpt)
+        # A copy for the inferencers: --resume goes on in the work dir and prunes old checkpoints.
+        kept = str(root / f'{lib}_step1.pth')
+        shutil.copyfile(ckpt, kept)
+        ckpt = kept
         out[lib] = (config, work, ckpt)
     return out
 

@@ -13,7 +13,14 @@ val_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, dat
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
-optim_wrapper = dict(optimizer=dict(lr=5e-4))
+# fp32, as every CPU demo: the stock tools (mim, mmpretrain's tools/train.py) refuse
+# AmpOptimWrapper without a GPU (ours fall back themselves). The paper's optimizer otherwise.
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),
+    clip_grad=dict(max_norm=1.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, end=1, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=1, end=max_epochs),

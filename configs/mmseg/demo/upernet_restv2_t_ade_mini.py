@@ -35,7 +35,15 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=10),
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=10, end=max_iters, by_epoch=False),
 ]
-optim_wrapper = dict(optimizer=dict(lr=3e-4))
+# fp32, as every CPU demo: the stock tools (mim, mmseg's tools/train.py) refuse AmpOptimWrapper
+# without a GPU (ours fall back themselves). The paper's optimizer otherwise, at a larger lr.
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=3e-4, betas=(0.9, 0.999), weight_decay=0.05),
+    constructor='ResTv2LearningRateDecayOptimizerConstructor',
+    paramwise_cfg=dict(decay_rate=0.9, decay_type='stage_wise', norm_decay_mult=0.,
+                       bias_decay_mult=0., flat_decay_mult=0.))
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
