@@ -7,6 +7,7 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 import restv2_mm  # noqa: F401
 from restv2_mm.models import ResTv2
@@ -74,7 +75,10 @@ def test_get_model_and_inferencer(official, tmp_path, data_root):
     assert torch.equal(model.head.fc.weight, head_w)
     image = osp.join(data_root, 'imagenet_mini', 'val',
                      open(osp.join(data_root, 'imagenet_mini', 'val.txt')).readline().split()[0])
-    result = ImageClassificationInferencer(model=CFG_224, pretrained=str(dst))(image)[0]
+    # Other tests of the session leave mmseg/mmdet as mmengine's default scope; the inferencer
+    # builds its pipeline there (a fresh process, as users run it, has none).
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        result = ImageClassificationInferencer(model=CFG_224, pretrained=str(dst))(image)[0]
     assert 0 <= result['pred_label'] < 1000 and 0 <= result['pred_score'] <= 1
 
 

@@ -12,6 +12,7 @@ import sys
 import pytest
 import torch
 import yaml
+from mmengine.registry import DefaultScope
 
 import restv2_mm  # noqa: F401
 
@@ -88,7 +89,10 @@ def test_names_reach_mmpretrain(tmp_path, data_root):
         assert torch.equal(loaded[key], value), key
     image = osp.join(data_root, 'imagenet_mini', 'val',
                      open(osp.join(data_root, 'imagenet_mini', 'val.txt')).readline().split()[0])
-    result = ImageClassificationInferencer(NAME, pretrained=str(ckpt), device='cpu')(image)[0]
+    # Other tests of the session leave mmseg/mmdet as mmengine's default scope; the inferencer
+    # builds its pipeline there (a fresh process, as users run it, has none).
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        result = ImageClassificationInferencer(NAME, pretrained=str(ckpt), device='cpu')(image)[0]
     assert 0 <= result['pred_label'] < 1000 and 0 <= result['pred_score'] <= 1
 
 
