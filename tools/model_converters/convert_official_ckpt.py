@@ -54,10 +54,9 @@ def main(argv=None):
         raise ValueError('dst must differ from src (the source is never overwritten)')
     checkpoint = read_checkpoint(args.src)
     keys = list(unwrap_state_dict(checkpoint, args.weights))
-    if any(k.startswith(RMT.official_prefixes) for k in keys):
-        family = RMT
-    else:  # ResTv1's stem is conv1/conv2/conv3 (models/rest.py), ResTv2's a proj Sequential
-        family = ResTv1 if any(k.startswith('stem.conv1.') for k in keys) else ResTv2
+    # ResTv1 before ResTv2: its prefixes are the narrower (both start stem.*).
+    family = next((cls for cls in (RMT, ResTv1, ResTv2) if any(k.startswith(cls.official_prefixes)
+                                                               for k in keys)), ResTv2)
     state = convert_official_classifier(checkpoint, family, args.weights)
     buffer = io.BytesIO()
     meta = dict(source_file=os.path.abspath(args.src), source_sha256=sha256(args.src),

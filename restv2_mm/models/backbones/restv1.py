@@ -83,6 +83,8 @@ class ResTv1(ResTFamily):
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'sr_ratios')
     embed_prefix = 'patch_embed_'
     zero_conv_bias = False
+    # ResTv1's stem is conv1/conv2/conv3 (models/rest.py); ResTv2's a proj Sequential.
+    official_prefixes = ('stem.conv1.', )
 
     def __init__(self,
                  arch: Union[str, dict] = 'lite',
