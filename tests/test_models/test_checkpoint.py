@@ -122,3 +122,111 @@ def test_required_checkpoint_and_weight_sets(tmp_path):
     with pytest.raises(ValueError, match="weights='ema', but the checkpoint holds no EMA"):  # B34
         ResTv2('tiny', init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'plain.pth'),
                                      weights='ema')).init_weights()
+
+
+# ----------------------------------------------------------------------------- fit to the model
+def _layouts(state: dict, official: dict) -> dict:
+    """One backbone's weights in every layout ``init_cfg`` Pretrained reads, with the weights set
+    to ask for: (checkpoint, weights)."""
+    return {
+        'plain': (state, 'model'),
+        'official raw': ({'model': official, 'model_ema': official}, 'model'),
+        'official EMA': ({'model': official, 'model_ema': official}, 'ema'),
+        'converted': ({'state_dict': {'backbone.' + k: v for k, v in state.items()}
+                       | {'head.fc.weight': torch.zeros(3, 8)}, 'meta': {}}, 'model'),
+        'runner EMA': ({'state_dict': {'backbone.' + k: v for k, v in state.items()},
+                        'ema_state_dict': {'module.backbone.' + k: v for k, v in state.items()}},
+                       'ema'),
+        'runner raw': ({'state_dict': {'backbone.' + k: v for k, v in state.items()},
+                        'ema_state_dict': {'module.backbone.' + k: v for k, v in state.items()}},
+                       'model'),
+    }
+
+
+def _load(model, tmp_path, checkpoint, **cfg):
+    path = tmp_path / 'ckpt.pth'
+    torch.save(checkpoint, path)
+    model.init_cfg = dict(type='Pretrained', checkpoint=str(path), **cfg)
+    model.init_weights()
+    return str(path)
+
+
+def test_deeper_checkpoint_is_refused_in_every_layout(tmp_path):  # B60
+    """ResTv2-S into ResTv2-T: the six extra stage-3 blocks are named, grouped by stage, with the
+    arch the checkpoint has and the way to load it anyway."""
+    src = ResTv2('small').state_dict()
+    official = official_layout_of(ResTv2('small'))
+    for name, (checkpoint, weights) in _layouts(src, official).items():
+        with pytest.raises(RuntimeError) as info:
+            _load(ResTv2('tiny'), tmp_path, checkpoint, weights=weights)
+        msg = str(info.value)
+        assert "does not fit ResTv2 (arch='tiny')" in msg, name
+        assert 'in the checkpoint, not in the model (132):' in msg, name
+        assert 'stage 3: 132: stage3.6.' in msg, name
+        assert "arch='small'" in msg and 'strict=False' in msg and 'ckpt.pth' in msg, name
+
+
+@pytest.mark.parametrize('src,dst,where,hint', [
+    (('ResTv2', 'tiny'), ('ResTv2', 'small'), 'in the model, not in the checkpoint (132):',
+     "arch='tiny'"),  # B61
+    (('ResTv2', 'large'), ('ResTv2', 'base'), 'shape mismatches (', "arch='large'"),  # B62
+    (('RMT', 'tiny'), ('RMT', 'small'), 'in the model, not in the checkpoint', "arch='tiny'"),  # B63
+    (('ResTv2', 'tiny'), ('ResTv1', 'lite'), 'shape mismatches (', 'which no arch of ResTv1 has'),  # B64
+])
+def test_checkpoint_of_another_arch_is_refused(tmp_path, src, dst, where, hint):
+    import restv2_mm.models as models
+    state = getattr(models, src[0])(src[1]).state_dict()
+    model = getattr(models, dst[0])(dst[1])
+    with pytest.raises(RuntimeError) as info:
+        _load(model, tmp_path, {'state_dict': {'backbone.' + k: v for k, v in state.items()}})
+    msg = str(info.value)
+    assert f'does not fit {dst[0]} (arch={dst[1]!r})' in msg
+    assert where in msg and hint in msg
+    assert ('strict=False' in msg) != ('no tensor of it fits' in msg)  # what to do
+
+
+def official_layout_of(model) -> dict:
+    return {k['module.'.__len__():]: v for k, v in official_layout(model)['model'].items()}
+
+
+def test_classifier_checkpoints_load_into_detector_backbones(tmp_path):  # B65
+    """The documented extras: a classifier's head (official and mmpretrain) and the output norms
+    a classifier lacks load without error into a four-output backbone."""
+    from restv2_mm.models import RMT
+    cls = ResTv2('tiny', out_indices=(3, ))
+    mm = {'state_dict': {'backbone.' + k: v for k, v in cls.state_dict().items()}
+          | {'head.fc.weight': torch.zeros(1000, 768), 'head.fc.bias': torch.zeros(1000)}}
+    for checkpoint in (mm, official_layout(ResTv2('tiny'))):
+        model = ResTv2('tiny', style='cwin')  # CWin's new convs are documented as optional
+        _load(model, tmp_path, checkpoint)
+        assert torch.equal(model.stage3[5].attn.q.weight,
+                           cls.stage3[5].attn.q.weight if checkpoint is mm else
+                           checkpoint['model']['module.stage3.5.attn.q.weight'])
+    # The official RMT classifier: proj, its BatchNorm and the head, and no output norms.
+    det = RMT('tiny', out_norm_cfg=None).state_dict()
+    official = dict(det, **{'proj.weight': torch.zeros(1024, 512, 1, 1), 'norm.weight': torch.ones(1024),
+                            'head.weight': torch.zeros(1000, 1024)})
+    model = RMT('tiny')
+    _load(model, tmp_path, {'model': official})
+    assert torch.equal(model.layers[2].blocks[7].ffn.fc1.weight, det['layers.2.blocks.7.ffn.fc1.weight'])
+
+
+def test_strict_false_loads_what_fits_and_says_so_per_stage(tmp_path):  # B66
+    logger = MMLogger.get_current_instance()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    src = ResTv2('small')
+    try:
+        model = ResTv2('tiny')
+        _load(model, tmp_path, {'model': src.state_dict()}, strict=False)
+    finally:
+        logger.removeHandler(handler)
+    log = stream.getvalue()
+    assert 'strict=False' in log and 'stage 3: 132: stage3.6.' in log
+    assert 'per stage (loaded / left at init): stem ' in log
+    own = model.state_dict()
+    for k, v in own.items():
+        assert torch.equal(v, src.state_dict()[k]), k
+    with pytest.raises(TypeError, match='strict must be True or False'):
+        _load(ResTv2('tiny'), tmp_path, {'model': src.state_dict()}, strict='no')

@@ -59,6 +59,14 @@ class MultiScaleBackbone(BaseModule):
     # and where their classifier keys go in an mmpretrain ``ImageClassifier``.
     official_prefixes: Tuple[str, ...] = ()
     official_head_prefixes: Dict[str, str] = {'head.': 'head.fc.'}
+    # What a checkpoint may hold beyond the backbone's keys (skipped) and may lack (left at
+    # initialisation): regular expressions on our key names -> the reason. Any other difference
+    # refuses to load (``strict=False`` in ``init_cfg`` loads what fits). Each family extends both.
+    checkpoint_ignored: Dict[str, str] = {}
+    checkpoint_optional: Dict[str, str] = {
+        r'.*num_batches_tracked$': "BatchNorm's step counter: checkpoints of older PyTorch lack it, "
+                                   'and it is unused with a fixed momentum',
+    }
 
     def __init__(self, arch: Union[str, dict], in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
@@ -66,6 +74,7 @@ class MultiScaleBackbone(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = self.parse_arch(arch)
+        self.arch = arch if isinstance(arch, str) else 'custom'
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
         if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= self.num_stages:
@@ -231,16 +240,20 @@ class MultiScaleBackbone(BaseModule):
         """Load ``init_cfg`` Pretrained weights, else apply the official initialisation.
 
         ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix=None, weights='model',
-        required=False)``: official checkpoints (under ``model``/``model_ema``/``state_dict``,
-        keys possibly ``module.``-prefixed), converted ones and OpenMMLab models (``backbone.``)
-        load; ``weights`` picks the raw (default) or EMA weights
-        (:mod:`restv2_mm.models.utils.checkpoint`). Without a checkpoint the backbone starts
+        required=False, strict=True)``: official checkpoints (under ``model``/``model_ema``/
+        ``state_dict``, keys possibly ``module.``-prefixed), converted ones and OpenMMLab models
+        (``backbone.``) load; ``weights`` picks the raw (default) or EMA weights
+        (:mod:`restv2_mm.models.utils.checkpoint`). A checkpoint whose keys or shapes differ from
+        the backbone's beyond :attr:`checkpoint_ignored` and :attr:`checkpoint_optional` (another
+        arch, another family) raises, unless ``strict=False``, which loads what fits and logs per
+        stage what stays at initialisation. Without a checkpoint the backbone starts
         from the official random initialisation and the log says so, or, with ``required=True``,
         a ValueError says how to set one.
 
         Raises:
             ValueError: ``required=True`` without a checkpoint; bad ``weights``.
-            FileNotFoundError / RuntimeError: see :func:`load_pretrained`.
+            FileNotFoundError / RuntimeError: see :func:`load_pretrained`; RuntimeError also for a
+                checkpoint that does not fit (it names the keys by stage and the arch to use).
         """
         cfg = self.init_cfg
         if cfg is not None and cfg.get('type') != 'Pretrained':
@@ -249,7 +262,8 @@ class MultiScaleBackbone(BaseModule):
         path = require_checkpoint(cfg, 'model.backbone') if cfg is not None else None
         self.init_official()
         if path:
-            load_pretrained(self, path, prefix=cfg.get('prefix'), weights=cfg.get('weights', 'model'))
+            load_pretrained(self, path, prefix=cfg.get('prefix'), weights=cfg.get('weights', 'model'),
+                            strict=cfg.get('strict', True))
         else:
             print_log(f'{type(self).__name__}: no pretrained checkpoint given (init_cfg.checkpoint '
                       'is unset): backbone starts from random initialisation',

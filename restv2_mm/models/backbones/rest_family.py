@@ -4,7 +4,6 @@ from typing import Callable, List, Optional, Tuple
 
 import torch
 from mmcv.cnn import build_norm_layer
-from mmengine.logging import print_log
 from mmengine.model.weight_init import constant_init, trunc_normal_
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -25,6 +24,17 @@ class ResTFamily(MultiScaleBackbone):
     embed_prefix = 'patch_'
     # Keys that mark an official (github.com/wofmanaf/ResT) checkpoint of either version.
     official_prefixes = ('stem.', 'stage1.')
+    checkpoint_ignored = {
+        r'head\.': "the ImageNet classifier's Linear head of an official checkpoint (mmpretrain "
+                   "keeps it outside 'backbone.')",
+        r'norm[0-3]\.': 'the norm of an output this backbone does not return (out_indices): a '
+                        'detector checkpoint has all four',
+    }
+    checkpoint_optional = {
+        **MultiScaleBackbone.checkpoint_optional,
+        r'norm[0-2]\.': 'the norms of outputs 0-2: an official or mmpretrain classifier has only '
+                        'the final one (norm3)',
+    }
     # Per-stage modules beyond the blocks (ResTv2's CWin convs), frozen and lr-decayed with the
     # stage's last block.
     stage_extras: Tuple[str, ...] = ()
@@ -97,14 +107,10 @@ class ResTFamily(MultiScaleBackbone):
 
     @classmethod
     def convert_state_dict(cls, state: dict) -> dict:
-        """Official names to ours: the final ``norm`` is ``norm3``; the classifier ``head`` is
-        dropped (logged)."""
-        dropped = [k for k in state if k.startswith('head.')]
-        if dropped:
-            print_log(f'classifier keys dropped (not part of the backbone): {dropped}',
-                      logger='current')
+        """Official names to ours: the final ``norm`` is ``norm3`` (the classifier ``head`` is one
+        of :attr:`checkpoint_ignored`)."""
         return {('norm3.' + k[len('norm.'):] if k.startswith('norm.') else k): v
-                for k, v in state.items() if not k.startswith('head.')}
+                for k, v in state.items()}
 
     # ----------------------------------------------------------------------------- forward
     def _run_stage(self, i: int, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:

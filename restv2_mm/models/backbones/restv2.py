@@ -119,6 +119,11 @@ class ResTv2(ResTFamily):
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'sr_ratios')
     stage_extras = ('cwin_conv', )
+    checkpoint_optional = {
+        **ResTFamily.checkpoint_optional,
+        r'cwin_conv[1-4]\.': "CWin's depth-wise 7x7 convs (paper 5.1), added for fine-tuning and "
+                             'zero-initialised: an ImageNet (Global) checkpoint has none',
+    }
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',

@@ -3,7 +3,6 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import build_norm_layer
-from mmengine.logging import print_log
 from mmengine.model.weight_init import constant_init, trunc_normal_init
 from torch import nn
 
@@ -173,6 +172,18 @@ class RMT(MultiScaleBackbone):
     official_prefixes = ('patch_embed.', 'layers.')
     # The official classifier: proj (Linear C -> 1024) and norm (BatchNorm) before pooling, head.
     official_head_prefixes = {'proj.': 'neck.proj.', 'norm.': 'neck.norm.', 'head.': 'head.fc.'}
+    checkpoint_ignored = {
+        r'proj\.': "the official classifier's 1x1 projection before pooling (RMTClsNeck.proj in "
+                   'mmpretrain)',
+        r'norm\.': "the official classifier's BatchNorm after that projection (RMTClsNeck.norm)",
+        r'head\.': "the official classifier's Linear head",
+        r'norm[0-3]\.': 'the norm of an output this backbone does not return (out_indices)',
+    }
+    checkpoint_optional = {
+        **MultiScaleBackbone.checkpoint_optional,
+        r'norm[0-3]\.': 'the per-output LayerNorms: the official classifier has none (its '
+                        'detection and segmentation backbones have them as extra_norms)',
+    }
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -278,16 +289,10 @@ class RMT(MultiScaleBackbone):
 
     @classmethod
     def convert_state_dict(cls, state: dict) -> dict:
-        """Official names to ours: the detection/segmentation ``extra_norms.{i}`` are ``norm{i}``;
-        the classifier's ``proj``, ``norm`` (its BatchNorm) and ``head`` are dropped (logged)."""
-        dropped = [k for k in state if k.startswith(tuple(cls.official_head_prefixes))]
-        if dropped:
-            print_log(f'classifier keys dropped (not part of the backbone): {dropped}',
-                      logger='current')
+        """Official names to ours: the detection/segmentation ``extra_norms.{i}`` are ``norm{i}``
+        (the classifier's ``proj``, ``norm`` and ``head`` are :attr:`checkpoint_ignored`)."""
         out = {}
         for k, v in state.items():
-            if k in dropped:
-                continue
             if k.startswith('extra_norms.'):
                 _, index, rest = k.split('.', 2)
                 k = f'norm{index}.{rest}'

@@ -17,8 +17,10 @@ The official chain fine-tunes at 384 from ``model`` (``main.py --model_key model
 starts COCO / ADE20K from the raw weights ("best model weights (instead of EMA weights)", ResTv2
 appendix C.2): ``weights='model'``, the default here, takes the same weights.
 """
+import logging
+import re
 from collections import OrderedDict
-from typing import Callable, Dict, Optional, Type
+from typing import Callable, Dict, List, Optional, Type
 
 import torch
 from mmengine.logging import print_log
@@ -77,10 +79,140 @@ def unwrap_state_dict(checkpoint: dict, weights: str = 'model') -> 'OrderedDict[
     return _strip(state, 'module.')
 
 
+def _stage_of(module: nn.Module, key: str) -> str:
+    """'stem', 'stage i' or 'other' for a backbone key (``module._param_position``, which reads
+    names alone, so a key the model lacks gets its stage too)."""
+    position = getattr(module, '_param_position', None)
+    try:
+        found = position(key) if position is not None else None
+    except (ValueError, IndexError):
+        found = None
+    if found is None:
+        return 'other'
+    return 'stem' if found[0] == 0 else f'stage {found[0]}'
+
+
+def _by_stage(module: nn.Module, keys: List[str], shown: int = 4) -> List[str]:
+    """``keys`` grouped by stage, the first ``shown`` of each group named."""
+    groups: Dict[str, List[str]] = OrderedDict()
+    for key in keys:
+        groups.setdefault(_stage_of(module, key), []).append(key)
+    lines = []
+    for stage, names in groups.items():
+        more = f' (+{len(names) - shown} more)' if len(names) > shown else ''
+        lines.append(f'{stage}: {len(names)}: {", ".join(names[:shown])}{more}')
+    return lines
+
+
+def _matches(patterns: Dict[str, str], key: str) -> Optional[str]:
+    return next((p for p in patterns if re.match(p, key)), None)
+
+
+def _depths_hint(module: nn.Module, state: dict) -> str:
+    """Which ``arch`` of the module's ``arch_zoo`` has the checkpoint's blocks per stage."""
+    position = getattr(module, '_param_position', None)
+    zoo = getattr(module, 'arch_zoo', None)
+    if position is None or not zoo:
+        return ''
+    depths = [0] * getattr(module, 'num_stages', 4)
+    for key in state:
+        try:
+            found = position(key)
+        except (ValueError, IndexError):
+            continue
+        if found and isinstance(found[1], int) and 1 <= found[0] <= len(depths):
+            depths[found[0] - 1] = max(depths[found[0] - 1], found[1] + 1)
+    if not all(depths):
+        return ''
+    names = {}  # one name per setting: the longest alias ('small', not 's')
+    for key, settings in zoo.items():
+        if list(settings.get('depths', ())) == depths:
+            names[id(settings)] = max(names.get(id(settings), ''), key, key=len)
+    if not names:
+        return (f'the checkpoint has {depths} blocks per stage, which no arch of '
+                f'{type(module).__name__} has')
+    return f'the checkpoint has {depths} blocks per stage: ' + ' or '.join(
+        f'arch={name!r}' for name in sorted(names.values()))
+
+
+def fit_state_dict(module: nn.Module, state: dict, path: str, strict: bool = True
+                   ) -> 'OrderedDict[str, torch.Tensor]':
+    """The part of ``state`` (already in ``module``'s names) to load into ``module``.
+
+    Beyond ``module``'s own keys a checkpoint may hold the family's documented extras
+    (``module.checkpoint_ignored``: regular expression -> reason, e.g. a classifier head) and may
+    lack its documented optional keys (``module.checkpoint_optional``, e.g. the per-output norms an
+    official classifier has not). Anything else (a deeper or shallower arch, another family, a
+    tensor of another shape) is a mismatch.
+
+    Args:
+        module: The module to load into.
+        state: Checkpoint tensors in ``module``'s names.
+        path: The checkpoint file, for messages.
+        strict: Raise on a mismatch (default). False: keep what fits (same key and shape) and log,
+            per stage, what was loaded and what stays at initialisation.
+
+    Raises:
+        RuntimeError: no key of ``state`` fits ``module``; or ``strict`` and a mismatch. The message
+            names the file, the model and its arch, the first mismatching keys grouped by stage,
+            the arch whose depths the checkpoint has, and ``strict=False``.
+    """
+    own = module.state_dict()
+    ignored_patterns = getattr(module, 'checkpoint_ignored', {})
+    optional_patterns = getattr(module, 'checkpoint_optional', {})
+    name = type(module).__name__
+    arch = getattr(module, 'arch', None)
+    model = f'{name} (arch={arch!r})' if arch is not None else name
+    documented = [k for k in state if k not in own and _matches(ignored_patterns, k)]
+    unexpected = [k for k in state if k not in own and k not in documented]
+    shapes = [k for k in state if k in own and state[k].shape != own[k].shape]
+    missing = [k for k in own if k not in state and not _matches(optional_patterns, k)]
+    fits = OrderedDict((k, v) for k, v in state.items() if k in own and k not in shapes)
+    if not fits and not (strict and shapes):
+        raise RuntimeError(f'no key of checkpoint {path!r} fits {model} '
+                           f'(first keys: {list(state)[:3]}; model keys: {list(own)[:3]})')
+    if documented:
+        reasons = sorted({ignored_patterns[_matches(ignored_patterns, k)] for k in documented})
+        print_log(f'{len(documented)} checkpoint tensors are not part of {name} and are skipped: '
+                  + '; '.join(reasons), logger='current')
+    if not (unexpected or shapes or missing):
+        return fits
+    lines = []
+    if shapes:
+        counts = ', '.join(g.split(': ')[0] + ': ' + g.split(': ')[1] for g in _by_stage(module, shapes))
+        lines += [f'shape mismatches ({len(shapes)}; {counts}):'] + [
+            f'  {k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+            for k in shapes[:8]] + ([f'  ... (+{len(shapes) - 8} more)'] if len(shapes) > 8 else [])
+    if unexpected:
+        lines += [f'in the checkpoint, not in the model ({len(unexpected)}):'] + [
+            '  ' + g for g in _by_stage(module, unexpected)]
+    if missing:
+        lines += [f'in the model, not in the checkpoint ({len(missing)}):'] + [
+            '  ' + g for g in _by_stage(module, missing)]
+    if strict:
+        hint = _depths_hint(module, state)
+        raise RuntimeError(
+            f'checkpoint {path!r} does not fit {model} (another arch?):\n' + '\n'.join(lines)
+            + f'\nUse the arch the checkpoint was trained with{" (" + hint + ")" if hint else ""}'
+            + (f', or add strict=False to init_cfg to load the {len(fits)} tensors that fit and '
+               'leave the rest at initialisation.' if fits else '; no tensor of it fits.'))
+    summary = OrderedDict()
+    for k in own:
+        loaded, left = summary.setdefault(_stage_of(module, k), [0, 0])
+        summary[_stage_of(module, k)] = [loaded + (k in fits), left + (k not in fits)]
+    print_log(f'strict=False: checkpoint {path!r} partly fits {model}:\n' + '\n'.join(lines)
+              + '\nper stage (loaded / left at init): ' + ', '.join(
+                  f'{stage} {a}/{b}' for stage, (a, b) in summary.items()),
+              logger='current', level=logging.WARNING)
+    return fits
+
+
 def load_pretrained(module: nn.Module, path: str, prefix: Optional[str] = None,
                     weights: str = 'model',
-                    convert: Optional[Callable[[dict], dict]] = None) -> Dict[str, list]:
-    """Load a checkpoint into ``module``, logging missing and unexpected keys by name.
+                    convert: Optional[Callable[[dict], dict]] = None,
+                    strict: bool = True) -> Dict[str, list]:
+    """Load a checkpoint into ``module``; a checkpoint that does not fit is an error
+    (:func:`fit_state_dict`).
 
     Args:
         module: The module (a backbone, a head, ...).
@@ -90,16 +222,21 @@ def load_pretrained(module: nn.Module, path: str, prefix: Optional[str] = None,
         weights: ``'model'`` (raw, default) or ``'ema'``; see :func:`unwrap_state_dict`.
         convert: Maps the (prefix-stripped) state dict to ``module``'s keys, e.g. an official
             release's names to ours. Default: ``module.convert_state_dict`` where it has one.
+        strict: Raise where the checkpoint does not fit (default); False loads what fits and logs
+            what stays at initialisation, per stage.
 
     Returns:
-        dict: ``missing_keys`` and ``unexpected_keys``.
+        dict: ``missing_keys`` (left at initialisation, documented optional keys included),
+        ``unexpected_keys`` (skipped with ``strict=False``) and ``ignored_keys`` (the documented
+        extras, skipped).
 
     Raises:
         FileNotFoundError, RuntimeError: see :func:`restv2_mm.utils.read_checkpoint`;
-            RuntimeError also when a tensor's shape differs from the module's (every such key
-            listed with both shapes) or when no key matches the module at all.
-        ValueError, TypeError: see :func:`unwrap_state_dict`.
+            RuntimeError also when the checkpoint does not fit (see :func:`fit_state_dict`).
+        ValueError, TypeError: see :func:`unwrap_state_dict`; ``strict`` not a bool.
     """
+    if not isinstance(strict, bool):
+        raise TypeError(f'init_cfg strict must be True or False, got {strict!r}')
     state = unwrap_state_dict(read_checkpoint(path), weights)
     if prefix is None and any(k.startswith('backbone.') for k in state):
         prefix = 'backbone.'
@@ -108,24 +245,17 @@ def load_pretrained(module: nn.Module, path: str, prefix: Optional[str] = None,
     convert = convert or getattr(module, 'convert_state_dict', None)
     if convert is not None:
         state = convert(state)
-    own = module.state_dict()
-    name = type(module).__name__
-    mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-                  for k, v in state.items() if k in own and v.shape != own[k].shape]
-    if mismatched:
-        raise RuntimeError(f'checkpoint {path!r} does not fit this {name} '
-                           f'(another arch?); shape mismatches:\n  ' + '\n  '.join(mismatched))
-    if not any(k in own for k in state):
-        raise RuntimeError(f'no key of checkpoint {path!r} matches {name} '
-                           f'(prefix {prefix!r}; first keys: {list(state)[:3]})')
-    result = module.load_state_dict(state, strict=False)
+    fits = fit_state_dict(module, state, path, strict=strict)
+    result = module.load_state_dict(fits, strict=False)
     print_log(f'loaded {path} ({weights} weights{", prefix " + repr(prefix) if prefix else ""}) '
-              f'into {name}: {len(state) - len(result.unexpected_keys)} tensors', logger='current')
+              f'into {type(module).__name__}: {len(fits)} tensors', logger='current')
     if result.missing_keys:
-        print_log(f'missing keys (left at init): {result.missing_keys}', logger='current')
-    if result.unexpected_keys:
-        print_log(f'unexpected keys (ignored): {result.unexpected_keys}', logger='current')
-    return dict(missing_keys=result.missing_keys, unexpected_keys=result.unexpected_keys)
+        print_log(f'left at initialisation: {result.missing_keys}', logger='current')
+    ignored = getattr(module, 'checkpoint_ignored', {})
+    skipped = [k for k in state if k not in fits]
+    return dict(missing_keys=result.missing_keys,
+                unexpected_keys=[k for k in skipped if not _matches(ignored, k)],
+                ignored_keys=[k for k in skipped if _matches(ignored, k)])
 
 
 def require_checkpoint(init_cfg: dict, owner: str) -> Optional[str]:
@@ -158,22 +288,26 @@ class PretrainedWeights(BaseInit):
         prefix (str, optional): Keys under this prefix, stripped, are loaded.
         weights (str): ``'model'`` (raw, default) or ``'ema'``.
         required (bool): Raise where ``checkpoint`` is None. Default: True.
+        strict (bool): Raise where the checkpoint's keys or shapes do not fit the module (default);
+            False loads what fits (see :func:`fit_state_dict`).
 
     Raises:
         ValueError: ``required`` and no checkpoint; see also :func:`load_pretrained`.
     """
 
     def __init__(self, checkpoint: Optional[str] = None, prefix: Optional[str] = None,
-                 weights: str = 'model', required: bool = True, **kwargs):
+                 weights: str = 'model', required: bool = True, strict: bool = True, **kwargs):
         super().__init__(**kwargs)
         if weights not in WEIGHTS:
             raise ValueError(f"weights must be 'model' (raw weights) or 'ema', got {weights!r}")
-        self.cfg = dict(checkpoint=checkpoint, prefix=prefix, weights=weights, required=required)
+        self.cfg = dict(checkpoint=checkpoint, prefix=prefix, weights=weights, required=required,
+                        strict=strict)
 
     def __call__(self, module: nn.Module) -> None:
         path = require_checkpoint(self.cfg, type(module).__name__)
         if path:
-            load_pretrained(module, path, prefix=self.cfg['prefix'], weights=self.cfg['weights'])
+            load_pretrained(module, path, prefix=self.cfg['prefix'], weights=self.cfg['weights'],
+                            strict=self.cfg['strict'])
         else:
             print_log(f'{type(module).__name__}: no checkpoint, left at its initialisation',
                       logger='current')
@@ -208,7 +342,9 @@ def convert_official_classifier(checkpoint: dict, backbone: Type[nn.Module],
     if not any(k.startswith('head.') for k in state):
         raise ValueError('checkpoint has no classifier head (head.weight, head.bias): '
                          'is it an official ImageNet checkpoint?')
-    out = OrderedDict(('backbone.' + k, v) for k, v in backbone.convert_state_dict(state).items())
+    heads = tuple(backbone.official_head_prefixes)
+    out = OrderedDict(('backbone.' + k, v) for k, v in backbone.convert_state_dict(
+        {k: v for k, v in state.items() if not k.startswith(heads)}).items())
     for old, new in backbone.official_head_prefixes.items():
         out.update((new + k[len(old):], v) for k, v in state.items() if k.startswith(old))
     return out
