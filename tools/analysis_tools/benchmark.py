@@ -51,10 +51,6 @@ import subprocess
 import sys
 
 import torch
-from mmengine.config import DictAction
-
-from restv2_mm.analysis import eager_forward, fresh_process_env, measure_interleaved, peak_memory_mb
-from restv2_mm.engine import AtomicLocalBackend
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -134,6 +130,7 @@ def _eval(model, device):
 def build(row, device):
     """(module, forward function taking the input, input tensor) for a row, random weights."""
     import restv2_mm  # noqa: F401  (registers ResTv2)
+    from restv2_mm.analysis import eager_forward
     from restv2_mm.analysis.model_io import (
         TensorForward,
         build_model,
@@ -179,6 +176,7 @@ def _config_scope(config):
 
 def activation_memory(row, mode, device):
     """Peak minus held memory (MB) of one forward (``infer``) or forward + backward (``train``)."""
+    from restv2_mm.analysis import peak_memory_mb
     model, fn, x = build(row, device)
     if mode == 'train':
         return peak_memory_mb(lambda: train_step(model, fn, x), device)
@@ -188,6 +186,7 @@ def activation_memory(row, mode, device):
 
 
 def memory_in_worker(row, mode, device):
+    from restv2_mm.analysis import fresh_process_env
     proc = subprocess.run([sys.executable, __file__, '--worker', json.dumps(row), mode, device],
                           capture_output=True, text=True, env=fresh_process_env(), timeout=1800)
     if proc.returncode != 0:
@@ -209,6 +208,7 @@ def machine(device):
 
 
 def run(args):
+    from restv2_mm.analysis import measure_interleaved
     rows = rows_for(args.suites, args.device, args.configs, args.cfg_options)
     results = []
     for group in dict.fromkeys(r['group'] for r in rows):
@@ -299,6 +299,7 @@ def render(data):
 
 
 def parse_args(argv):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--suites', nargs='+', choices=['reference', 'train', 'models', 'styles'],
                         help='default: all four, or none where --configs is given')
@@ -351,6 +352,8 @@ def main(argv=None):
                     argv=argv, rows=run(args))
     table = render(data)
     print(table, end='')
+    if args.out:
+        from restv2_mm.engine import AtomicLocalBackend
     for out in args.out:
         text = table if out.endswith('.md') else json.dumps(data, indent=1)
         AtomicLocalBackend().put_text(text, out)
