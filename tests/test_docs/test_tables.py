@@ -5,12 +5,15 @@ measured them: a table edited by hand, or left behind when its JSON changed, fai
   X.json``) against the page its command names.
 - Tables inside a page sit between ``<!-- table: COMMAND -->`` and ``<!-- end table -->``, where
   COMMAND is the tool's render-only command line; it is run here in-process and measures nothing.
+
+``python tests/test_docs/test_tables.py`` rewrites every marked table from its command.
 """
 import contextlib
 import glob
 import importlib.util
 import io
 import json
+import os
 import os.path as osp
 import re
 import shlex
@@ -59,17 +62,36 @@ def test_benchmark_page_is_its_json_rendered(json_path, pages):
             f'  python tools/analysis_tools/benchmark.py --render {json_path} --out {pages[0]}')
 
 
-@pytest.mark.parametrize('page,command,table', list(marked_tables()))
-def test_marked_table_is_its_tool_output(page, command, table, monkeypatch):
+def run(command):
+    """What ``command`` (``python tools/... ARGS``, run from the repository root) prints."""
     argv = shlex.split(command)
-    assert argv[0] == 'python' and argv[1].startswith('tools/'), f'{page}: {command}'
-    monkeypatch.chdir(REPO)
+    assert argv[0] == 'python' and argv[1].startswith('tools/'), command
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         load_tool(argv[1]).main(argv[2:])
-    assert table == out.getvalue(), f'{page}: the table differs from the output of\n  {command}'
+    return out.getvalue()
+
+
+@pytest.mark.parametrize('page,command,table', list(marked_tables()))
+def test_marked_table_is_its_tool_output(page, command, table, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert table == run(command), f'{page}: the table differs from the output of\n  {command}'
 
 
 def test_the_tables_are_found():
     assert len(list(benchmark_pages())) >= 3
-    assert {p.values[0] for p in marked_tables()} >= {'README.md', 'docs/model_zoo.md'}
+    assert {p.values[0] for p in marked_tables()} >= {'README.md', 'docs/model_zoo.md',
+                                                           'docs/analyze_flops.md', 'docs/ablations.md'}
+
+
+if __name__ == '__main__':
+    os.chdir(REPO)
+    for path in PAGES:
+        with open(path) as f:
+            text = f.read()
+        new = MARKED.sub(
+            lambda m: f'<!-- table: {m["command"]} -->\n{run(m["command"])}<!-- end table -->', text)
+        if new != text:
+            with open(path, 'w') as f:
+                f.write(new)
+            print(f'rewrote {osp.relpath(path, REPO)}')
