@@ -72,6 +72,7 @@ def measure(config, params_only=False):
 
 def write_metadata(path, figures):
     """Rewrite the ``Metadata:`` line of each measured model in place (comments kept)."""
+    from restv2_mm.engine import AtomicLocalBackend
     lines, name = open(path).read().splitlines(keepends=True), None
     for i, line in enumerate(lines):
         m = re.match(r'\s*- Name: (\S+)', line)
