@@ -6,6 +6,7 @@
      --cfg-options model.backbone.up_mode=nearest, see docs/ablations.md)
         [--shape H W | --num-images N] [--latency] [--device cpu|cuda] [--batch-size B]
         [--out FILE.{json,csv,md}] [--plot FILE.png] [--cfg-options k=v ...]
+    python tools/analyze_flops.py --render FILE.json   (the table of a --out JSON; measures nothing)
 
 GFLOPs are multiply-adds (as in the ResTv2 paper), counted by mmengine's FlopAnalyzer on the
 model's tensor forward (no post-processing), with scaled_dot_product_attention counted as QK^T + AV.
@@ -39,7 +40,7 @@ from restv2_mm.models.backbones.restv2 import STYLES
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument('configs', nargs='+', metavar='CONFIG')
+    parser.add_argument('configs', nargs='*', metavar='CONFIG')
     parser.add_argument('--styles', nargs='+', choices=STYLES,
                         help='rebuild the ResTv2 backbone in each style (rows side by side)')
     group = parser.add_mutually_exclusive_group()
@@ -56,7 +57,11 @@ def parse_args(argv=None):
     parser.add_argument('--plot', help='write a PNG: stacked GFLOPs groups and latency per row')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of every config, key=value')
+    parser.add_argument('--render', metavar='FILE.json',
+                        help='measure nothing: print the markdown table of rows written with --out')
     args = parser.parse_args(argv)
+    if not args.configs and not args.render:
+        parser.error('give at least one CONFIG (or --render FILE.json)')
     if args.out and os.path.splitext(args.out)[1] not in ('.json', '.csv', '.md'):
         parser.error(f'--out must end in .json, .csv or .md, got {args.out!r}')
     if args.plot and not args.plot.endswith('.png'):
@@ -183,6 +188,11 @@ def plot(rows, path):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.render:
+        with open(args.render) as f:
+            rows = json.load(f)
+        print(to_markdown(rows))
+        return rows
     rows, forwards = [], []
     for path in args.configs:
         cfg = load_config(path)

@@ -4,6 +4,11 @@
                               [--repeat 5] [--warmup 1] [--dtypes fp32 bf16 fp16]
                               [--compile] [--channels-last] [--no-memory] [--out FILE.md FILE.json]
                               [--configs CONFIG ... [--cfg-options k=v ...]]
+    python tools/analysis_tools/benchmark.py --render FILE.json [--out FILE.md]
+
+``--out FILE.json`` keeps the machine, torch version, ``MALLOC_*`` settings, command and rows;
+``--render`` turns such a file back into its table without measuring anything (the docs' tables
+are checked against it by tests/test_docs/test_tables.py).
 
 Suites (all rows of a suite are timed side by side, in interleaved rounds):
 
@@ -39,16 +44,13 @@ import argparse
 import contextlib
 import functools
 import json
+import os
 import os.path as osp
 import platform
 import subprocess
 import sys
 
 import torch
-from mmengine.config import DictAction
-
-from restv2_mm.analysis import eager_forward, fresh_process_env, measure_interleaved, peak_memory_mb
-from restv2_mm.engine import AtomicLocalBackend
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -89,8 +91,7 @@ def rows_for(suites, device, configs=(), cfg_options=None):
                           batch=batch)]
     if 'train' in suites:
         # One training step (forward + backward): time and activation memory per checkpointing
-        # mode against the eager reference (issue 17: selective <= 0.33x eager memory at
-        # <= 1.10x the step time of no checkpointing).
+        # mode against the eager reference.
         for size, batch in (('224', small), ('1333x800', 1), ('1333x800', 2), ('2048x512', 1),
                             ('2048x512', 2)):
             group = f'train {size} x{batch}'
@@ -129,6 +130,7 @@ def _eval(model, device):
 def build(row, device):
     """(module, forward function taking the input, input tensor) for a row, random weights."""
     import restv2_mm  # noqa: F401  (registers ResTv2)
+    from restv2_mm.analysis import eager_forward
     from restv2_mm.analysis.model_io import (
         TensorForward,
         build_model,
@@ -174,6 +176,7 @@ def _config_scope(config):
 
 def activation_memory(row, mode, device):
     """Peak minus held memory (MB) of one forward (``infer``) or forward + backward (``train``)."""
+    from restv2_mm.analysis import peak_memory_mb
     model, fn, x = build(row, device)
     if mode == 'train':
         return peak_memory_mb(lambda: train_step(model, fn, x), device)
@@ -183,6 +186,7 @@ def activation_memory(row, mode, device):
 
 
 def memory_in_worker(row, mode, device):
+    from restv2_mm.analysis import fresh_process_env
     proc = subprocess.run([sys.executable, __file__, '--worker', json.dumps(row), mode, device],
                           capture_output=True, text=True, env=fresh_process_env(), timeout=1800)
     if proc.returncode != 0:
@@ -204,6 +208,7 @@ def machine(device):
 
 
 def run(args):
+    from restv2_mm.analysis import measure_interleaved
     rows = rows_for(args.suites, args.device, args.configs, args.cfg_options)
     results = []
     for group in dict.fromkeys(r['group'] for r in rows):
@@ -266,12 +271,15 @@ def ratio(a, b):
     return f'{a / b:.2f}' if a is not None and b else '-'
 
 
-def report(results, device, argv):
-    lines = [f'Machine: {machine(device)}; torch {torch.__version__}.',
-             f'Command: `python tools/analysis_tools/benchmark.py {" ".join(argv)}`', '',
+def render(data):
+    """The markdown table of a benchmark JSON (``{machine, torch, argv, rows}``), as --out writes it."""
+    env = ''.join(f'{k}={v} ' for k, v in data.get('env', {}).items())
+    lines = [f'Machine: {data["machine"]}; torch {data["torch"]}.',
+             f'Command: `{env}python tools/analysis_tools/benchmark.py {" ".join(data["argv"])}`', '',
              '| group | row | dtype | input | median ms [min, max] | time / base | speed-up vs base '
              '| infer act. MB | / base | train act. MB | / base | max abs diff |',
              '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    results = data['rows']
     for group in dict.fromkeys(r['group'] for r in results):
         members = [r for r in results if r['group'] == group]
         base = next((r for r in members if r['base']), members[0])
@@ -287,10 +295,11 @@ def report(results, device, argv):
                 f'{"-" if mem[0] is None else f"{mem[0]:.0f}"} | {ratio(mem[0], base.get("infer_mb"))} | '
                 f'{"-" if mem[1] is None else f"{mem[1]:.0f}"} | {ratio(mem[1], base.get("train_mb"))} | '
                 f'{"-" if diff is None or r["name"] != "ours" else f"{diff:.1e}"} |')
-    return '\n'.join(lines)
+    return '\n'.join(lines) + '\n'
 
 
 def parse_args(argv):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--suites', nargs='+', choices=['reference', 'train', 'models', 'styles'],
                         help='default: all four, or none where --configs is given')
@@ -309,6 +318,8 @@ def parse_args(argv):
     parser.add_argument('--no-memory', action='store_true', help='skip the memory workers')
     parser.add_argument('--out', nargs='+', default=[],
                         help='also write the table (.md) and/or the rows (.json)')
+    parser.add_argument('--render', metavar='FILE.json',
+                        help='measure nothing: print (and --out FILE.md) the table of a JSON written before')
     args = parser.parse_args(argv)
     if args.suites is None:
         args.suites = [] if args.configs else ['reference', 'train', 'models', 'styles']
@@ -332,12 +343,19 @@ def main(argv=None):
         print(json.dumps(dict(mb=activation_memory(row, mode, device))))
         return
     args = parse_args(argv)
-    results = run(args)
-    table = report(results, args.device, argv)
-    print(table)
+    if args.render:
+        with open(args.render) as f:
+            data = json.load(f)
+    else:
+        data = dict(machine=machine(args.device), torch=torch.__version__,
+                    env={k: v for k, v in sorted(os.environ.items()) if k.startswith('MALLOC_')},
+                    argv=argv, rows=run(args))
+    table = render(data)
+    print(table, end='')
+    if args.out:
+        from restv2_mm.engine import AtomicLocalBackend
     for out in args.out:
-        text = json.dumps(dict(machine=machine(args.device), argv=argv, rows=results), indent=1) \
-            if out.endswith('.json') else table + '\n'
+        text = table if out.endswith('.md') else json.dumps(data, indent=1)
         AtomicLocalBackend().put_text(text, out)
 
 
