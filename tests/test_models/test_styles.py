@@ -50,7 +50,13 @@ def test_cwin_at_init_equals_win():
 
 @pytest.mark.parametrize('style', ['win', 'hwin'])
 def test_global_state_dict_loads_strictly(style):
-    build(style).load_state_dict(build('global').state_dict(), strict=True)
+    """Win and HWin add no parameters: the Global (ImageNet) weights are all they need."""
+    source, model = build('global').state_dict(), build(style)
+    assert list(model.state_dict()) == list(source)
+    result = model.load_state_dict(source, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, source[key]), key
 
 
 def test_hwin_keeps_last_block_of_each_stage_global():

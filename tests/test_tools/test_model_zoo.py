@@ -93,7 +93,15 @@ def test_names_reach_mmpretrain(tmp_path, data_root):
     # builds its pipeline there (a fresh process, as users run it, has none).
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         result = ImageClassificationInferencer(NAME, pretrained=str(ckpt), device='cpu')(image)[0]
-    assert 0 <= result['pred_label'] < 1000 and 0 <= result['pred_score'] <= 1
+        # The same image through the config's test pipeline and the loaded model, by hand.
+        from mmengine.config import Config
+        from mmengine.dataset import Compose, pseudo_collate
+        pipeline = Compose(Config.fromfile(osp.join(REPO, config)).test_dataloader.dataset.pipeline)
+        data = model.data_preprocessor(pseudo_collate([pipeline(dict(img_path=image))]), False)
+        with torch.no_grad():
+            probs = model(data['inputs'], mode='tensor').softmax(-1)[0]
+    assert result['pred_label'] == int(probs.argmax())
+    assert result['pred_score'] == pytest.approx(float(probs.max()), abs=1e-5)
 
 
 def test_check_names_the_model_that_differs(tool, tmp_path, monkeypatch, capsys):
