@@ -14,6 +14,7 @@ from torch import nn
 import restv2_mm  # noqa: F401
 from restv2_mm.analysis import count_params, flop_analyzer
 from restv2_mm.models import ResTv1
+from restv2_mm.utils import torch_version
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # A checkout of github.com/wofmanaf/ResT; the official code is not part of this repository.
@@ -199,7 +200,10 @@ def test_outputs_equal_the_official_golden_outputs():
     for size, s in zip(SIZES, golden['input_sums']):
         assert inputs(size).sum().item() == pytest.approx(s, abs=1e-3)  # same generator stream
     ours = ours_lite(deterministic_state(official_shapes(Classifier('lite'))))
-    compare(ours, dict(zip(SIZES, golden['outputs'])), atol=1e-5)
+    # The golden logits come from the pinned torch (2.14). Another torch's kernels round otherwise,
+    # which MHIM's InstanceNorm over nearly flat attention rows amplifies: 2.8e-5 measured on torch
+    # 2.1.2 (`make test-compat`).
+    compare(ours, dict(zip(SIZES, golden['outputs'])), atol=1e-5 if torch_version() >= (2, 14) else 5e-5)
 
 
 @pytest.mark.skipif(not os.environ.get(OFFICIAL_ENV),
@@ -227,6 +231,7 @@ def test_any_input_size(hw):
         h, w = math.ceil(h / 2), math.ceil(w / 2)
 
 
+@pytest.mark.mmcv_ops  # mmdet's and mmseg's registries import their models to build
 def test_registered_and_layer_depths():
     from mmdet.registry import MODELS as DET
     from mmpretrain.registry import MODELS as CLS
