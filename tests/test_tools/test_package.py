@@ -1,0 +1,103 @@
+"""The installable package: a wheel built from the tree carries the configs, the tools and
+model-index.yml under restv2_mm/.mim/, and once installed (not editable) into a fresh virtual
+environment, code run outside the repository finds our models by name through mmpretrain's
+get_model and every metafile config resolves."""
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import zipfile
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# What a wheel is built from: the package and what it carries (not the tests, docs or venvs).
+SOURCES = ('restv2_mm', 'configs', 'tools', 'requirements', 'model-index.yml', 'setup.py',
+           'pyproject.toml', 'MANIFEST.in', 'README.md')
+
+
+def sh(args, **kwargs):
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc.stdout
+
+
+@pytest.fixture(scope='module')
+def wheel(tmp_path_factory):
+    root = tmp_path_factory.mktemp('pkg')
+    src = root / 'src'
+    src.mkdir()
+    ignore = shutil.ignore_patterns('__pycache__', '*.pyc', '*.egg-info')
+    for name in SOURCES:  # restv2_mm/.mim holds symbolic links into configs/ and tools/: kept
+        path = osp.join(REPO, name)
+        if osp.isdir(path):
+            shutil.copytree(path, src / name, symlinks=True, ignore=ignore)
+        else:
+            shutil.copyfile(path, src / name)
+    sh([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation',
+        '-w', str(root / 'dist'), str(src)])
+    (found, ) = (root / 'dist').glob('restv2_mm-*.whl')
+    return found
+
+
+def test_wheel_carries_mim_files(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    for path in ('restv2_mm/.mim/model-index.yml', 'restv2_mm/.mim/configs/mmpretrain/metafile.yml',
+                 'restv2_mm/.mim/configs/mmdet/mask_rcnn_restv2_t_3x.py',
+                 'restv2_mm/.mim/configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py',
+                 'restv2_mm/.mim/tools/train.py', 'restv2_mm/.mim/tools/test.py',
+                 'restv2_mm/registry.py'):
+        assert path in names, path
+    assert not any(n.startswith('tests/') or '/__pycache__/' in n for n in names)
+    meta = zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith('.dist-info/METADATA'))).decode()
+    assert 'Requires-Dist: torch>=2.1' in meta and 'Requires-Python: >=3.10' in meta
+
+
+CHECK = '''
+import os, sys, yaml
+import restv2_mm
+assert restv2_mm.__file__.startswith(SITE), restv2_mm.__file__
+from restv2_mm.registry import REPO
+assert REPO == os.path.join(SITE, 'restv2_mm', '.mim'), REPO
+from mmpretrain import get_model, list_models
+names = list_models('restv2*') + list_models('rmt*') + list_models('restv1*')
+print('NAMES', len(names))
+model = get_model('restv2-tiny_8xb256_in1k')
+print('MODEL', type(model.backbone).__name__, sum(p.numel() for p in model.parameters()))
+from mmengine.config import Config
+done = 0
+for lib in ('mmpretrain', 'mmdet', 'mmseg'):
+    with open(os.path.join(REPO, 'configs', lib, 'metafile.yml')) as f:
+        for entry in yaml.safe_load(f)['Models']:
+            cfg = Config.fromfile(os.path.join(REPO, entry['Config']))
+            assert cfg.model.backbone.type in ('ResTv2', 'ResTv1', 'RMT'), entry['Config']
+            done += 1
+print('CONFIGS', done)
+'''
+
+
+@pytest.mark.slow
+def test_installed_wheel_outside_the_repo(wheel, tmp_path):
+    venv = tmp_path / 'venv'
+    sh([sys.executable, '-m', 'venv', '--without-pip', str(venv)])
+    python = venv / 'bin' / 'python'
+    site = sh([str(python), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])']).strip()
+    # The heavy dependencies (torch, mm*) come from this interpreter's site-packages, appended
+    # after the venv's own: a plain path line, so an editable restv2_mm there is not picked up.
+    outer = {sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib']}
+    with open(osp.join(site, 'outer.pth'), 'w') as f:
+        f.write('\n'.join(sorted(outer)) + '\n')
+    sh([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--target', site, str(wheel)])
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    work = tmp_path / 'elsewhere'
+    work.mkdir()
+    out = sh([str(python), '-c', f'SITE = {site!r}\n' + textwrap.dedent(CHECK)], cwd=str(work),
+             env=env)
+    assert 'MODEL ResTv2 30' in out  # ResTv2-T classifier: 30.43M parameters
+    names = int(out.split('NAMES ')[1].split()[0])
+    configs = int(out.split('CONFIGS ')[1].split()[0])
+    assert names >= 12 and configs >= names, out
