@@ -12,7 +12,8 @@ env:
 # and the fast tests that run there: models, ops, safe loading, the self-check. Tests of mmdet/mmseg
 # models skip (mmcv-lite has no compiled ops). See docs/get_started.md, "Supported versions".
 COMPAT_PY := .venv-compat/bin/python
-COMPAT_TESTS := tests/test_models tests/test_ops tests/test_utils tests/test_tools/test_safe_loading.py
+COMPAT_TESTS := tests/test_models tests/test_ops tests/test_utils tests/test_tools/test_safe_loading.py \
+	tests/test_tools/test_collect_env.py tests/test_tools/test_package.py
 env-compat:
 	bash tools/misc/setup_compat_env.sh
 test-compat: env-compat

@@ -120,7 +120,9 @@ def _kernels() -> Dict[str, str]:
     info['oneDNN fused linear+GELU / linear+add (CPU fp32 inference)'] = \
         'available' if _ONEDNN else 'unavailable: plain Linear and GELU'
     info['SDPA CPU flash kernel'] = \
-        'available' if hasattr(aten, '_scaled_dot_product_flash_attention_for_cpu') else 'unavailable'
+        'available (aten._scaled_dot_product_flash_attention_for_cpu)' \
+        if hasattr(aten, '_scaled_dot_product_flash_attention_for_cpu') else \
+        'no aten._scaled_dot_product_flash_attention_for_cpu op in this torch'
     if torch.cuda.is_available():
         cuda = torch.backends.cuda
         for name in ('flash', 'mem_efficient', 'math', 'cudnn'):

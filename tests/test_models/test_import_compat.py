@@ -81,3 +81,23 @@ def test_mmdet_models_imported_only_when_used():
         print('AFTER', 'mmdet.models' in sys.modules, type(model).__name__)
     ''')
     assert 'BEFORE False' in out and 'AFTER True PVTEMSAv2' in out
+
+
+def test_onnx_export_tool_says_what_it_needs(repo_root, tmp_path):
+    """Where torch has no dynamo exporter (torch.onnx.export without dynamo=True), the export tool
+    stops before building anything and names what it needs."""
+    code = textwrap.dedent(f'''
+        import runpy, sys, torch
+        def export(model, args, f=None):  # the signature of an old torch.onnx.export
+            raise AssertionError('not reached')
+        torch.onnx.export = export
+        sys.argv = ['pytorch2onnx.py', 'configs/mmpretrain/restv2_t_8xb256_in1k.py', '--out',
+                    {str(tmp_path / 'm.onnx')!r}]
+        runpy.run_path('tools/deployment/pytorch2onnx.py', run_name='__main__')
+    ''')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300,
+                          cwd=repo_root)
+    assert proc.returncode != 0
+    assert 'torch.onnx.export(dynamo=True)' in proc.stderr and 'tested on torch 2.14' in proc.stderr, \
+        proc.stderr[-3000:]
+    assert not (tmp_path / 'm.onnx').exists()
