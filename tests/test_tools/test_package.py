@@ -1,8 +1,9 @@
 """The installable package: a wheel built from the tree carries the configs, the tools and
 model-index.yml under restv2_mm/.mim/, and once installed (not editable) into a fresh virtual
 environment, code run outside the repository finds our models by name through mmpretrain's
-get_model and every metafile config resolves, and `mim search / train / test restv2_mm` work
-(where openmim is installed)."""
+get_model, every metafile config is there (one per library parsed with its _base_ chain), a user's
+config trains with mmpretrain's stock tool, and `mim search / train / test restv2_mm` work (where
+openmim is installed)."""
 import importlib.util
 import os
 import os.path as osp
@@ -73,10 +74,13 @@ from mmengine.config import Config
 done = 0
 for lib in ('mmpretrain', 'mmdet', 'mmseg'):
     with open(os.path.join(REPO, 'configs', lib, 'metafile.yml')) as f:
-        for entry in yaml.safe_load(f)['Models']:
-            cfg = Config.fromfile(os.path.join(REPO, entry['Config']))
-            assert cfg.model.backbone.type in ('ResTv2', 'ResTv1', 'RMT'), entry['Config']
-            done += 1
+        entries = yaml.safe_load(f)['Models']
+    for entry in entries:  # every metafile config is there
+        assert os.path.isfile(os.path.join(REPO, entry['Config'])), entry['Config']
+        done += 1
+    # and resolves, with its _base_ chain (ours and the library's), here the first of each library
+    cfg = Config.fromfile(os.path.join(REPO, entries[0]['Config']))
+    assert cfg.model.backbone.type in ('ResTv2', 'ResTv1', 'RMT'), entries[0]['Config']
 print('CONFIGS', done)
 '''
 
@@ -137,3 +141,34 @@ def test_mim_search_train_test(installed, data_root, tmp_path):
     out = sh([python, '-c', MIM, 'test', 'restv2_mm', config, '--checkpoint', ckpt,
               '--cfg-options', 'test_dataloader.dataset.indices=4'], cwd=work, env=env)
     assert 'accuracy/top1' in out, out[-3000:]
+
+
+USER_CONFIG = '''
+# A user's own config: the stock ResNet-18 recipe with our backbone, nothing from our checkout.
+_base_ = 'mmpretrain::resnet/resnet18_8xb32_in1k.py'
+custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
+model = dict(backbone=dict(_delete_=True, type='ResTv2', arch='tiny', out_indices=(3, )),
+             head=dict(in_channels=768))
+data = dict(data_root=DATA, ann_file='val.txt', data_prefix='val', split='', indices=4)
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=data)
+train_cfg = dict(max_epochs=1, val_interval=1000)
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+optim_wrapper = dict(optimizer=dict(lr=1e-4))
+'''
+
+
+@pytest.mark.slow
+def test_user_config_trains_with_the_stock_tool(installed, data_root, tmp_path):
+    """custom_imports=['restv2_mm'] in a config based on mmpretrain's own, trained with mmpretrain's
+    tools/train.py as installed, against the installed wheel."""
+    python, _, env, work = installed
+    config = tmp_path / 'my_restv2.py'
+    config.write_text(USER_CONFIG.replace('DATA', repr(osp.join(data_root, 'imagenet_mini'))))
+    tool = subprocess.run([python, '-c', 'import mmpretrain, os; print(os.path.join(os.path.dirname('
+                           'mmpretrain.__file__), ".mim", "tools", "train.py"))'], cwd=work, env=env,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    out = sh([python, tool, str(config), '--work-dir', str(tmp_path / 'w')], cwd=work, env=env)
+    assert 'Saving checkpoint at 1 epochs' in out and osp.isfile(tmp_path / 'w' / 'epoch_1.pth'), \
+        out[-3000:]
