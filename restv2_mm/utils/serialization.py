@@ -17,6 +17,11 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds an object that the safe loader does not build (it may run code)."""
 
 
+# Where a plain-data global can be allowed: torch's list, or ours where torch has none (torch < 2.4).
+ALLOW_HOW = 'torch.serialization.add_safe_globals' if has_safe_globals() else \
+    'an entry in restv2_mm.utils.safe_globals.SAFE_GLOBALS (torch < 2.4 has no add_safe_globals)'
+
+
 def unsafe_global_message(path: str, error: Exception) -> str:
     """What to say when ``weights_only`` loading refused ``path``: the global, and how to
     proceed knowingly."""
@@ -27,7 +32,7 @@ def unsafe_global_message(path: str, error: Exception) -> str:
             f'(weights_only) loader does not build, since unpickling it can run code. If you '
             f'trust the file and its source, load it with full unpickling: pass --unsafe-load to '
             f'our tools or set {UNSAFE_LOAD_ENV}=1 (this runs whatever the file contains); if the '
-            f'global is plain data, allow it with torch.serialization.add_safe_globals. '
+            f'global is plain data, allow it with {ALLOW_HOW}. '
             f'({type(error).__name__}: {str(error).splitlines()[0]})')
 
 
