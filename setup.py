@@ -44,7 +44,6 @@ setup(
         'seg': ['mmsegmentation>=1.2.2,<1.3', 'ftfy', 'regex'],
     },
     classifiers=[
-        'License :: OSI Approved :: Apache Software License',
         'Programming Language :: Python :: 3',
         'Programming Language :: Python :: 3.10',
         'Programming Language :: Python :: 3.11',
