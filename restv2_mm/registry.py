@@ -12,17 +12,22 @@ from mmengine.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_
 
 from .engine.atomic_backend import AtomicLocalBackend
 from .engine.hooks import RNGStateHook
-from .models import RMT, PVTEMSAv2, ResTv1, ResTv2, RMTClsNeck
+from .models import RMT, ResTv1, ResTv2, RMTClsNeck, build_pvt_emsav2
 from .models.utils import PretrainedWeights
+from .utils.paths import mim_root
+from .utils.serialization import load_local_checkpoint
+from .utils.torch_compat import default_weights_only
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
-# The repository root (configs/, model-index.yml) of a source checkout or editable install.
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# configs/, tools/, model-index.yml: the checkout (source, editable) or restv2_mm/.mim (wheel).
+REPO = mim_root()
 MMPRETRAIN_METAFILE = osp.join(REPO, 'configs', 'mmpretrain', 'metafile.yml')
-# PVTEMSAv2 is None without mmdet (it extends mmdet's PVT).
-BACKBONES = tuple(cls for cls in (ResTv2, ResTv1, RMT, PVTEMSAv2) if cls is not None)
+# (name, class or builder). PVTEMSAv2 extends mmdet's PVT: its builder imports mmdet when a config
+# builds one, and says what is missing where mmdet's models cannot import (mmcv-lite).
+BACKBONES = tuple((cls.__name__, cls) for cls in (ResTv2, ResTv1, RMT)) + (
+    ('PVTEMSAv2', build_pvt_emsav2), )
 # Necks of the official classifiers (registered in every library, used by mmpretrain configs).
-NECKS = (RMTClsNeck, )
+NECKS = (('RMTClsNeck', RMTClsNeck), )
 
 
 def register_all() -> list:
@@ -45,27 +50,45 @@ def register_all() -> list:
     HOOKS.register_module(module=RNGStateHook, force=True)
     WEIGHT_INITIALIZERS.register_module(module=PretrainedWeights, force=True)
     register_backend('atomic_local', AtomicLocalBackend, force=True)
-    for cls in BACKBONES + NECKS:  # the root too: configs and tools without a scope find them
-        MODELS.register_module(name=cls.__name__, module=cls, force=True)
+    register_safe_local_loader()
+    for name, cls in BACKBONES + NECKS:  # the root too: configs and tools without a scope find them
+        MODELS.register_module(name=name, module=cls, force=True)
     done = []
     for lib in LIBRARIES:
         try:
             registry = importlib.import_module(f'{lib}.registry')
         except ImportError:
             continue
-        for cls in BACKBONES + NECKS:
-            registry.MODELS.register_module(name=cls.__name__, module=cls, force=True)
+        for name, cls in BACKBONES + NECKS:
+            registry.MODELS.register_module(name=name, module=cls, force=True)
         done.append(lib)
     if 'mmpretrain' in done:
         register_model_names()
     return done
 
 
+def register_safe_local_loader(force: bool = False) -> bool:
+    """Where a plain ``torch.load`` unpickles everything (torch < 2.6), make mmengine read local
+    checkpoint files (``load_checkpoint``, ``runner.load_checkpoint``, ``runner.resume``: the
+    ``CheckpointLoader`` scheme ``''``) with :func:`restv2_mm.utils.load_local_checkpoint`, the
+    allow-list loader, as torch >= 2.6 does by itself. ``force`` registers it on any torch.
+
+    Returns:
+        bool: whether it was registered.
+    """
+    if default_weights_only() and not force:
+        return False
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
+    return True
+
+
 def register_model_names() -> bool:
     """Let mmpretrain's ``get_model``, ``ImageClassificationInferencer`` and ``list_models`` know
     our classifiers by name (``get_model('restv2-tiny_8xb256_in1k', pretrained=PATH)``): their
-    metafile goes into mmpretrain's ``ModelHub``. Needs the configs of a source checkout or an
-    editable install; returns whether they were found. Idempotent."""
+    metafile goes into mmpretrain's ``ModelHub``. Reads the configs of a source checkout, an
+    editable install or an installed wheel (:func:`restv2_mm.utils.paths.mim_root`); returns
+    whether they were found. Idempotent."""
     from mmpretrain.apis.model import ModelHub
     if not osp.isfile(MMPRETRAIN_METAFILE):
         return False

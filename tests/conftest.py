@@ -1,5 +1,6 @@
 """Shared fixtures. There is deliberately no tests/__init__.py: mmsegmentation's wheel installs a
 top-level ``tests`` package, and pytest's importlib mode (pyproject.toml) keeps ours apart from it."""
+import importlib.util
 import os
 import os.path as osp
 
@@ -11,6 +12,16 @@ DATA = os.environ.get('RESTV2_DATA', osp.join(REPO, '..', 'shared', 'data'))
 # Tools started by the tests import this checkout's package, whatever is installed.
 os.environ['PYTHONPATH'] = os.pathsep.join(
     p for p in (REPO, os.environ.get('PYTHONPATH')) if p)
+
+
+# mmcv's compiled ops: mmdet's and mmseg's models import only with them (mmcv-lite has none).
+HAS_MMCV_OPS = importlib.util.find_spec('mmcv') is not None and \
+    importlib.util.find_spec('mmcv._ext') is not None
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker('mmcv_ops') and not HAS_MMCV_OPS:
+        pytest.skip("needs mmcv's compiled ops (mmdet/mmseg models); this mmcv has none (mmcv-lite)")
 
 
 @pytest.fixture(scope='session')

@@ -2,6 +2,8 @@
 
 torch >= 2.6 loads with ``weights_only=True``: an unpickler that builds only tensors, plain
 containers and the globals allowed here, and calls nothing else, so a checkpoint cannot run code.
+On torch < 2.4 (no ``add_safe_globals``) the same list is enforced by
+:mod:`restv2_mm.utils.restricted_pickle`.
 mmengine 0.10.7 calls ``torch.load`` without arguments, so its runner checkpoints fail to load
 ("Unsupported global") until the classes they pickle are allowed. ``import restv2_mm`` (which a
 config's ``custom_imports`` does in every stock OpenMMLab tool) registers exactly this list, with
@@ -60,10 +62,19 @@ SAFE_GLOBALS: List[Tuple[Any, str]] = [
 ]
 
 
-def register_safe_globals() -> None:
+def register_safe_globals() -> bool:
     """Allow :data:`SAFE_GLOBALS` for every ``torch.load(weights_only=True)`` in the process
-    (``torch.serialization.add_safe_globals``). Idempotent."""
+    (``torch.serialization.add_safe_globals``, torch >= 2.4). Idempotent.
+
+    Returns:
+        bool: whether they were registered; False on an older torch, where
+        :func:`restv2_mm.utils.read_checkpoint` enforces the list through
+        :mod:`restv2_mm.utils.restricted_pickle` instead.
+    """
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return False
     torch.serialization.add_safe_globals([g for g, _ in SAFE_GLOBALS])
+    return True
 
 
 def unsafe_load_enabled() -> bool:

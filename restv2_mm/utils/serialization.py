@@ -1,15 +1,25 @@
-"""Reading checkpoint files safely: torch's ``weights_only`` loader and our allowed globals."""
+"""Reading checkpoint files safely on every supported torch: torch's ``weights_only`` loader with
+our allowed globals (torch >= 2.4), or the same allow-list through a restricted unpickler (older
+torch, which has no ``add_safe_globals``)."""
 import os
 import pickle
 import re
+from typing import Any
 
 import torch
 
+from . import restricted_pickle
 from .safe_globals import UNSAFE_LOAD_ENV, register_safe_globals, unsafe_load_enabled
+from .torch_compat import has_safe_globals
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds an object that the safe loader does not build (it may run code)."""
+
+
+# Where a plain-data global can be allowed: torch's list, or ours where torch has none (torch < 2.4).
+ALLOW_HOW = 'torch.serialization.add_safe_globals' if has_safe_globals() else \
+    'an entry in restv2_mm.utils.safe_globals.SAFE_GLOBALS (torch < 2.4 has no add_safe_globals)'
 
 
 def unsafe_global_message(path: str, error: Exception) -> str:
@@ -22,13 +32,35 @@ def unsafe_global_message(path: str, error: Exception) -> str:
             f'(weights_only) loader does not build, since unpickling it can run code. If you '
             f'trust the file and its source, load it with full unpickling: pass --unsafe-load to '
             f'our tools or set {UNSAFE_LOAD_ENV}=1 (this runs whatever the file contains); if the '
-            f'global is plain data, allow it with torch.serialization.add_safe_globals. '
+            f'global is plain data, allow it with {ALLOW_HOW}. '
             f'({type(error).__name__}: {str(error).splitlines()[0]})')
 
 
-def read_checkpoint(path: str) -> dict:
-    """Read a checkpoint file on the CPU with torch's safe ``weights_only`` loader (the globals of
-    :mod:`.safe_globals` allowed), or with full unpickling where the user turned it on
+def safe_torch_load(path: str, map_location: Any = 'cpu') -> Any:
+    """``torch.load`` that builds only tensors, plain containers and the allowed globals, on every
+    supported torch; full unpickling only where the user turned it on
+    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` / ``--unsafe-load``).
+
+    torch >= 2.4: ``weights_only=True`` with :data:`~.safe_globals.SAFE_GLOBALS` registered; older
+    torch: the same list through :mod:`.restricted_pickle` (``pickle_module=``).
+
+    Raises:
+        pickle.UnpicklingError: a global outside the list ('Unsupported global: GLOBAL x ...').
+        Exception: whatever torch raises for an unreadable file.
+    """
+    if unsafe_load_enabled():
+        return torch.load(path, map_location=map_location, weights_only=False)
+    if has_safe_globals():
+        register_safe_globals()
+        return torch.load(path, map_location=map_location, weights_only=True)
+    return torch.load(path, map_location=map_location, weights_only=False,
+                      pickle_module=restricted_pickle)
+
+
+def read_checkpoint(path: str, map_location: Any = 'cpu') -> dict:
+    """Read a checkpoint file (on the CPU by default) with :func:`safe_torch_load`: torch's safe
+    ``weights_only`` loader or the restricted unpickler (the globals of :mod:`.safe_globals`
+    allowed), or with full unpickling where the user turned it on
     (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` / ``--unsafe-load``).
 
     Raises:
@@ -38,16 +70,41 @@ def read_checkpoint(path: str) -> dict:
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path!r} (init_cfg.checkpoint)')
-    register_safe_globals()
     try:
-        return torch.load(path, map_location='cpu', weights_only=not unsafe_load_enabled())
+        return safe_torch_load(path, map_location)
     except pickle.UnpicklingError as e:
-        # torch words it 'Unsupported global: GLOBAL x', 'unsupported GLOBAL x whose module is
-        # blocked', 'unrecognized function' or 'Can only build ... but got <class x>'.
-        if re.search(r'unsupported global|unrecognized function|can only build', str(e), re.I):
+        if _is_unsafe_global(e):
             raise UnsafeCheckpointError(unsafe_global_message(path, e)) from None
         raise RuntimeError(f'{path!r} is not a readable torch checkpoint (truncated or another '
                            f'format): {type(e).__name__}: {e}') from e
     except Exception as e:  # zipfile/EOF errors all mean the same thing to the user
         raise RuntimeError(f'{path!r} is not a readable torch checkpoint '
                            f'(truncated or another format): {type(e).__name__}: {e}') from e
+
+
+def _is_unsafe_global(error: Exception) -> bool:
+    # torch words it 'Unsupported global: GLOBAL x', 'unsupported GLOBAL x whose module is
+    # blocked', 'unrecognized function' or 'Can only build ... but got <class x>'.
+    return isinstance(error, pickle.UnpicklingError) and bool(
+        re.search(r'unsupported global|unrecognized function|can only build', str(error), re.I))
+
+
+def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
+    """mmengine's local-file checkpoint loader (``CheckpointLoader`` scheme ``''``: what
+    ``load_checkpoint``, ``runner.load_checkpoint`` and ``runner.resume`` read files with), through
+    :func:`safe_torch_load`. mmengine calls plain ``torch.load(filename, map_location)``, which
+    is safe only where torch's default is ``weights_only=True`` (torch >= 2.6).
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnsafeCheckpointError: the file holds a global outside the allow-list.
+    """
+    filename = os.path.expanduser(filename)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    try:
+        return safe_torch_load(filename, map_location)
+    except pickle.UnpicklingError as e:
+        if _is_unsafe_global(e):
+            raise UnsafeCheckpointError(unsafe_global_message(filename, e)) from None
+        raise

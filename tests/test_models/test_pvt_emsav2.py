@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-pytest.importorskip('mmdet')
+pytest.importorskip('mmdet.models', reason="mmdet's models need mmcv's compiled ops")
 from mmdet.models.backbones.pvt import PyramidVisionTransformer  # noqa: E402
 
 from restv2_mm.models import PVTEMSAv2  # noqa: E402

@@ -266,6 +266,7 @@ def test_any_input_size(hw):
         h, w = math.ceil(h / 2), math.ceil(w / 2)
 
 
+@pytest.mark.mmcv_ops  # mmdet's and mmseg's registries import their models to build
 def test_registered_and_layer_depths():
     from mmdet.registry import MODELS as DET
     from mmpretrain.registry import MODELS as CLS

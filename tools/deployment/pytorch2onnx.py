@@ -18,7 +18,8 @@ difference from PyTorch (1e-4); with ``--latency`` it also times onnxruntime and
 one warm-up). Detection models do not export: see docs/deployment.md.
 
 Raises:
-    SystemExit: bad arguments, or ``--verify`` differences above 1e-4.
+    SystemExit: bad arguments, a torch without the dynamo exporter (tested on 2.14), or ``--verify``
+        differences above 1e-4.
 """
 import argparse
 import os
@@ -44,6 +45,7 @@ from restv2_mm.analysis.model_io import (
 )
 from restv2_mm.cli import add_unsafe_load_arg, apply_unsafe_load, check_whole_model_checkpoint
 from restv2_mm.models.backbones.restv2 import STYLES
+from restv2_mm.utils.torch_compat import has_dynamo_onnx_export
 
 TOLERANCE = 1e-4
 
@@ -210,6 +212,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if not has_dynamo_onnx_export():
+        raise SystemExit(f'pytorch2onnx: ONNX export needs torch.export with size-oblivious shapes '
+                         f'and torch.onnx.export(dynamo=True), which this torch {torch.__version__} '
+                         f'lacks; it is tested on torch 2.14 (requirements/pinned.txt).')
     module = build(args)
     scope = config_scope(load_config(args.config), args.config)
     # A dynamic graph is traced at a size where every stage has several windows (the symbolic

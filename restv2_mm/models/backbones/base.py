@@ -15,6 +15,7 @@ from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...utils.torch_compat import is_compiling
 from ..layers.grad_checkpoint import check_cp_mode
 from ..utils.checkpoint import load_pretrained, require_checkpoint
 
@@ -199,7 +200,7 @@ class MultiScaleBackbone(BaseModule):
                              f'{self.in_channels} (shape {tuple(x.shape)})')
         if x.shape[0] == 0 or x.shape[2] == 0 or x.shape[3] == 0:
             raise ValueError(f'{name} input x must have N, H, W >= 1, got shape {tuple(x.shape)}')
-        if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        if is_compiling() or torch.jit.is_tracing():
             return
         if x.device.type != 'cpu' and os.environ.get(CHECK_INPUT_ENV, '0') != '1':
             return
