@@ -48,3 +48,20 @@ def test_branch_changes_the_output_and_the_baseline_is_pvt():
 def test_bad_up_target():  # B59
     with pytest.raises(ValueError, match=r"up_target must be 'v' \(PVT-EMSAv2\) or 'none'"):
         PVTEMSAv2(up_target='k', **TINY)
+
+
+def test_checkpoint_must_fit(tmp_path):  # B67
+    """A PVT checkpoint lacks the branch: refused by stage, loaded knowingly with strict=False."""
+    path = tmp_path / 'pvt.pth'
+    torch.save({'state_dict': {'backbone.' + k: v for k, v in
+                               PyramidVisionTransformer(**TINY).state_dict().items()}}, path)
+    with pytest.raises(RuntimeError, match=r'does not fit PVTEMSAv2[\s\S]*stage 1: 8: layers.0.1.1.attn.up'):
+        PVTEMSAv2(**TINY, init_cfg=dict(type='Pretrained', checkpoint=str(path))).init_weights()
+    ours = PVTEMSAv2(**TINY, init_cfg=dict(type='Pretrained', checkpoint=str(path), strict=False))
+    ours.init_weights()
+    same = PVTEMSAv2(**TINY)
+    torch.save({'state_dict': {'backbone.' + k: v for k, v in ours.state_dict().items()}}, path)
+    same.init_cfg = dict(type='Pretrained', checkpoint=str(path))
+    same.init_weights()
+    for k, v in ours.state_dict().items():
+        assert torch.equal(same.state_dict()[k], v), k

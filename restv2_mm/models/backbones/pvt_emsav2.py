@@ -4,11 +4,12 @@ from typing import Tuple
 
 import torch
 from mmcv.cnn import build_norm_layer
-from mmdet.models.backbones.pvt import PyramidVisionTransformer, SpatialReductionAttention
+from mmdet.models.backbones.pvt import PyramidVisionTransformer, SpatialReductionAttention, pvt_convert
 from torch import nn
 
 from ...ops import attention
 from ..layers import NORM_CFG, build_upsample, to_map, to_tokens, upsample
+from ..utils.checkpoint import load_pretrained, require_checkpoint
 
 
 class SRAUp(SpatialReductionAttention):
@@ -98,6 +99,43 @@ class PVTEMSAv2(PyramidVisionTransformer):
                             qkv_bias=old.attn.in_proj_bias is not None, norm_cfg=norm_cfg)
                 new.proj_drop, new.dropout_layer = old.proj_drop, old.dropout_layer
                 layer.attn = new
+
+    # What a checkpoint may hold beyond this backbone's keys; it may lack none (see
+    # MultiScaleBackbone.checkpoint_ignored). PVT has no BatchNorm.
+    checkpoint_ignored = {r'head\.': "the ImageNet classifier's head of an mmdet-converted checkpoint"}
+    checkpoint_optional: dict = {}
+
+    def _param_position(self, name: str):
+        """(stage 1..4, block index or 'first'/'last') of ``layers.{i}.{0: patch embedding,
+        1: blocks, 2: norm}`` keys, for the per-stage messages of a checkpoint that does not fit."""
+        parts = name.split('.')
+        if parts[0] != 'layers' or len(parts) < 3 or not parts[1].isdigit():
+            return None
+        stage, part = int(parts[1]) + 1, parts[2]
+        if part == '1' and len(parts) > 3 and parts[3].isdigit():
+            return stage, int(parts[3])
+        return stage, 'first' if part == '0' else 'last'
+
+    def init_weights(self) -> None:
+        """mmdet's PVT initialisation; with ``init_cfg=dict(type='Pretrained', checkpoint=PATH,
+        strict=True, weights='model')`` the checkpoint (an official PVT one is converted by mmdet's
+        ``pvt_convert``) must fit exactly, as for the other backbones (:func:`load_pretrained`).
+
+        Raises:
+            RuntimeError: a checkpoint that does not fit (keys by stage, ``strict=False``).
+        """
+        cfg = self.init_cfg
+        if cfg is None or cfg.get('type') != 'Pretrained':
+            super().init_weights()
+            return
+        path = require_checkpoint(cfg, 'model.backbone')
+
+        def convert(state: dict) -> dict:
+            official = any(k.startswith(('patch_embed1.', 'block1.')) for k in state)
+            return pvt_convert(state) if official and self.convert_weights else state
+
+        load_pretrained(self, path, prefix=cfg.get('prefix'), weights=cfg.get('weights', 'model'),
+                        convert=convert, strict=cfg.get('strict', True))
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         return tuple(super().forward(x))
