@@ -41,11 +41,16 @@ test_dataloader = val_dataloader
 # main.py: torch.cuda.amp.autocast (fp16) and timm's NativeScaler (a dynamic GradScaler);
 # --clip-grad defaults to None. tools/train.py trains in fp32 (warned) where CUDA is missing.
 optim_wrapper = dict(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic', clip_grad=None)
-# timm steps its scheduler once per epoch (a staircase); this is the per-iteration form of the same
-# warm-up and cosine (docs/rmt.md, row R-RMTIN-09).
+# main.py steps timm's CosineLRScheduler (warm-up 5 epochs from 1e-6, cosine over t = 0..300 to
+# 1e-5, warm-up epochs included) once per epoch with step(epoch) after epoch `epoch`: a staircase
+# in which epoch e >= 1 trains at the value for e - 1 and epochs 0 and 1 both at 1e-6. The same
+# staircase, per epoch: epoch 0 at 1e-3 x lr (ConstantLR, restored at epoch 1), a linear factor
+# from 1e-3 at epoch 1 to 1 at epoch 6, and cos(pi * (e - 1) / 300) from epoch 1 (docs/rmt.md,
+# row R-RMTIN-07).
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, end=5, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=5, end=300),
+    dict(type='ConstantLR', factor=1e-3, by_epoch=True, begin=0, end=2),
+    dict(type='LinearLR', start_factor=1e-3, end_factor=1.0, by_epoch=True, begin=1, end=7),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=1, end=301, T_max=300),
 ]
 # The official timm ModelEma decays by 0.99996 ** (batch / 512) per step: momentum 8e-5 at 1024.
 # It averages the whole state dict, BatchNorm statistics included: update_buffers=True.
