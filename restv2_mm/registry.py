@@ -12,7 +12,7 @@ from mmengine.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_
 
 from .engine.atomic_backend import AtomicLocalBackend
 from .engine.hooks import RNGStateHook
-from .models import RMT, PVTEMSAv2, ResTv1, ResTv2, RMTClsNeck
+from .models import RMT, PVTEMSAv2, ResTv1, ResTv2, RMTClsNeck, RMTSwin
 from .models.utils import PretrainedWeights
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
@@ -20,13 +20,13 @@ LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MMPRETRAIN_METAFILE = osp.join(REPO, 'configs', 'mmpretrain', 'metafile.yml')
 # PVTEMSAv2 is None without mmdet (it extends mmdet's PVT).
-BACKBONES = tuple(cls for cls in (ResTv2, ResTv1, RMT, PVTEMSAv2) if cls is not None)
+BACKBONES = tuple(cls for cls in (ResTv2, ResTv1, RMT, RMTSwin, PVTEMSAv2) if cls is not None)
 # Necks of the official classifiers (registered in every library, used by mmpretrain configs).
 NECKS = (RMTClsNeck, )
 
 
 def register_all() -> list:
-    """Register the backbones (ResTv2, ResTv1, RMT, PVTEMSAv2) and necks in mmengine's root and
+    """Register the backbones (ResTv2, ResTv1, RMT, RMTSwin, PVTEMSAv2) and necks in mmengine's root and
     every installed library's MODELS registry; ``ResTv2LearningRateDecayOptimizerConstructor``,
     ``RNGStateHook`` and the
     ``PretrainedWeights`` initializer in mmengine's root registries, which the mmdet, mmseg and

@@ -6,6 +6,7 @@ from .rest_family import ResTFamily
 from .restv1 import ResTv1
 from .restv2 import ResTv2
 from .rmt import RMT
+from .rmt_swin import RMTSwin
 
 # PVT comes from mmdet, which restv2-mm does not require.
 if find_spec('mmdet') is not None:
@@ -13,5 +14,5 @@ if find_spec('mmdet') is not None:
 else:
     PVTEMSAv2 = None
 
-__all__ = ['DECAY_TYPES', 'RMT', 'MultiScaleBackbone', 'PVTEMSAv2', 'ResTFamily', 'ResTv1',
+__all__ = ['DECAY_TYPES', 'RMT', 'RMTSwin', 'MultiScaleBackbone', 'PVTEMSAv2', 'ResTFamily', 'ResTv1',
            'ResTv2', 'check_norm_cfg']
