@@ -12,7 +12,7 @@ from mmengine.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_
 
 from .engine.atomic_backend import AtomicLocalBackend
 from .engine.hooks import RNGStateHook
-from .models import RMT, ResTv1, ResTv2, RMTClsNeck, build_pvt_emsav2
+from .models import RMT, ResTv1, ResTv2, RMTClsNeck, RMTSwin, build_pvt_emsav2
 from .models.utils import PretrainedWeights
 from .utils.paths import mim_root
 from .utils.serialization import load_local_checkpoint
@@ -24,14 +24,14 @@ REPO = mim_root()
 MMPRETRAIN_METAFILE = osp.join(REPO, 'configs', 'mmpretrain', 'metafile.yml')
 # (name, class or builder). PVTEMSAv2 extends mmdet's PVT: its builder imports mmdet when a config
 # builds one, and says what is missing where mmdet's models cannot import (mmcv-lite).
-BACKBONES = tuple((cls.__name__, cls) for cls in (ResTv2, ResTv1, RMT)) + (
+BACKBONES = tuple((cls.__name__, cls) for cls in (ResTv2, ResTv1, RMT, RMTSwin)) + (
     ('PVTEMSAv2', build_pvt_emsav2), )
 # Necks of the official classifiers (registered in every library, used by mmpretrain configs).
 NECKS = (('RMTClsNeck', RMTClsNeck), )
 
 
 def register_all() -> list:
-    """Register the backbones (ResTv2, ResTv1, RMT, PVTEMSAv2) and necks in mmengine's root and
+    """Register the backbones (ResTv2, ResTv1, RMT, RMTSwin, PVTEMSAv2) and necks in mmengine's root and
     every installed library's MODELS registry; ``ResTv2LearningRateDecayOptimizerConstructor``,
     ``RNGStateHook`` and the
     ``PretrainedWeights`` initializer in mmengine's root registries, which the mmdet, mmseg and

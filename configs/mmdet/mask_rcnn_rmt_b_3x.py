@@ -4,6 +4,6 @@ _base_ = './mask_rcnn_rmt_t_3x.py'
 pretrained = None  # ImageNet RMT-B checkpoint; None = random init
 model = dict(
     backbone=dict(arch='base', drop_path_rate=0.4,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
     neck=dict(in_channels=[80, 160, 320, 512]))
 optim_wrapper = dict(optimizer=dict(lr=2e-4))

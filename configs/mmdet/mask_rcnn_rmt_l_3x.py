@@ -5,7 +5,7 @@ _base_ = './mask_rcnn_rmt_t_3x.py'
 pretrained = None  # ImageNet RMT-L checkpoint; None = random init
 model = dict(
     backbone=dict(arch='large', drop_path_rate=0.5,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
     neck=dict(in_channels=[112, 224, 448, 640]))
 train_dataloader = dict(batch_size=1)
 optim_wrapper = dict(optimizer=dict(lr=2e-4))

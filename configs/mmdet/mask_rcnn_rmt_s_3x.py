@@ -4,5 +4,5 @@ _base_ = './mask_rcnn_rmt_t_3x.py'
 pretrained = None  # ImageNet RMT-S checkpoint; None = random init
 model = dict(
     backbone=dict(arch='small', drop_path_rate=0.15,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
     neck=dict(in_channels=[64, 128, 256, 512]))

@@ -26,7 +26,7 @@ model = dict(
         # nn.BatchNorm2d), which SyncBatchNorm is not, so its BatchNorms train: norm_eval=False.
         conv_norm_cfg=dict(type='SyncBN'),
         norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
     neck=dict(in_channels=[64, 128, 256, 512]))
 
 train_dataloader = dict(batch_size=2, num_workers=2)

@@ -5,6 +5,6 @@ _base_ = './upernet_rmt_t_512x512_160k_ade20k.py'
 pretrained = None  # ImageNet RMT-B checkpoint; None = random init
 model = dict(
     backbone=dict(arch='base', drop_path_rate=0.4,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
     decode_head=dict(in_channels=[80, 160, 320, 512]),
     auxiliary_head=dict(in_channels=320))

@@ -5,6 +5,6 @@ _base_ = './upernet_rmt_t_512x512_160k_ade20k.py'
 pretrained = None  # ImageNet RMT-L checkpoint; None = random init
 model = dict(
     backbone=dict(arch='large', drop_path_rate=0.5,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
     decode_head=dict(in_channels=[112, 224, 448, 640]),
     auxiliary_head=dict(in_channels=448))

@@ -11,6 +11,7 @@ from .rest_family import ResTFamily
 from .restv1 import ResTv1
 from .restv2 import ResTv2
 from .rmt import RMT
+from .rmt_swin import RMTSwin
 
 PVT_REQUIREMENT = ("PVTEMSAv2 extends mmdet's PyramidVisionTransformer: it needs mmdet >= 3.3 "
                    "with mmcv's compiled ops (the full mmcv 2.1 package, not mmcv-lite)")
@@ -46,5 +47,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
-__all__ = ['DECAY_TYPES', 'RMT', 'MultiScaleBackbone', 'PVTEMSAv2', 'ResTFamily', 'ResTv1',
+__all__ = ['DECAY_TYPES', 'RMT', 'RMTSwin', 'MultiScaleBackbone', 'PVTEMSAv2', 'ResTFamily', 'ResTv1',
            'ResTv2', 'build_pvt_emsav2', 'check_norm_cfg', 'load_pvt_emsav2']

@@ -170,6 +170,8 @@ class RMT(MultiScaleBackbone):
     arch_extra_keys = ('mlp_ratios', 'init_values', 'heads_ranges', 'chunkwise_recurrents',
                        'layerscales')
     official_prefixes = ('patch_embed.', 'layers.')
+    # The stem class (a subclass may swap it: RMTSwin).
+    stem_cls = RMTStem
     # The official classifier: proj (Linear C -> 1024) and norm (BatchNorm) before pooling, head.
     official_head_prefixes = {'proj.': 'neck.proj.', 'norm.': 'neck.norm.', 'head.': 'head.fc.'}
     checkpoint_ignored = {
@@ -214,7 +216,7 @@ class RMT(MultiScaleBackbone):
         dims = s['embed_dims']
         layer_init = s.get('layer_init_values', LAYER_INIT_VALUES)
         dpr = self.drop_path_rates()
-        self.patch_embed = RMTStem(in_channels, dims[0], conv_norm_cfg, act_cfg)
+        self.patch_embed = self.stem_cls(in_channels, dims[0], conv_norm_cfg, act_cfg)
         self.layers = nn.ModuleList()
         for i in range(self.num_stages):
             first = sum(s['depths'][:i])

@@ -94,3 +94,34 @@ class RMTStem(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x).permute(0, 2, 3, 1)
+
+
+class RMTSwinStem(nn.Module):
+    """RMT-Swin stem: two 3x3 stride-2 convs, to C/2 and C channels, each followed by a BatchNorm,
+    an activation between them (official ``PatchEmbed`` of
+    ``segmentation/mmseg/models/backbones/RMT_Swin.py``: the RMT stem without its stride-1 convs).
+
+    Module names follow the official release (``proj.{0,1,3,4}``; the convs have biases).
+
+    Args:
+        in_channels (int): Input channels (3 for RGB).
+        embed_dims (int): Output channels C.
+        conv_norm_cfg (dict): The two norms. Default: ``dict(type='BN')`` (official: SyncBN).
+        act_cfg (dict): The activation. Default: ``dict(type='GELU')``.
+
+    Shape:
+        (N, in_channels, H, W) -> channels-last (N, H', W', C) with H' = ceil(ceil(H/2)/2).
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int, conv_norm_cfg: dict = CONV_NORM_CFG,
+                 act_cfg: dict = ACT_CFG):
+        super().__init__()
+        self.proj = nn.Sequential(
+            nn.Conv2d(in_channels, embed_dims // 2, kernel_size=3, stride=2, padding=1),
+            build_norm_layer(conv_norm_cfg, embed_dims // 2)[1],
+            build_activation_layer(act_cfg),
+            nn.Conv2d(embed_dims // 2, embed_dims, kernel_size=3, stride=2, padding=1),
+            build_norm_layer(conv_norm_cfg, embed_dims)[1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x).permute(0, 2, 3, 1)

@@ -1,0 +1,9 @@
+# Cascade Mask R-CNN + FPN, RMT-S, COCO "3x + MS" (official
+# detect/configs/RMT/casrcnn_s_3x.py): the recipe of cascade_mask_rcnn_rmt_t_3x.py with
+# stochastic depth 0.15; AdamW lr 4e-4.
+_base_ = './cascade_mask_rcnn_rmt_t_3x.py'
+pretrained = None  # ImageNet RMT-S checkpoint; None = random init
+model = dict(
+    backbone=dict(arch='small', drop_path_rate=0.15,
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
+    neck=dict(in_channels=[64, 128, 256, 512]))

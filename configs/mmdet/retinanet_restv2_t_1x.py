@@ -1,0 +1,39 @@
+# RetinaNet + FPN with a ResTv2-T backbone, COCO "1x". Not in the ResTv2 paper (its detection
+# results are Mask R-CNN only): the backbone as the paper sets it for detection (stochastic depth
+# 0.1/0.2/0.3 for T/S/B, no layer-wise lr decay), the rest the common RetinaNet 1x recipe of
+# PVT/PVTv2 and the RMT supplement: AdamW lr 1e-4, weight decay 1e-4, 12 epochs with lr x0.1 after
+# epochs 8 and 11, warm-up 500 iterations, batch 16 (8 GPUs x 2), single scale 1333x800, FPN from
+# stage 2 with the extra levels on the input, mixed precision as the other ResTv2 configs.
+# docs/configs.md.
+_base_ = [
+    'mmdet::_base_/models/retinanet_r50_fpn.py',
+    'mmdet::_base_/datasets/coco_detection.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
+
+# ImageNet ResTv2-T checkpoint; its non-EMA weights are taken (as for Mask R-CNN). None = random
+# init, which the log reports.
+pretrained = None
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='ResTv2',
+        arch='tiny',
+        out_indices=(0, 1, 2, 3),
+        drop_path_rate=0.1,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=False)),
+    neck=dict(in_channels=[96, 192, 384, 768], start_level=1, add_extra_convs='on_input',
+              num_outs=5))
+
+train_dataloader = dict(batch_size=2, num_workers=2)
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    dtype='bfloat16',  # tools/train.py: fp16 on GPUs without bf16, fp32 on the CPU (warned)
+    loss_scale='dynamic',
+    optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=1e-4))
+# Stage 1's output norm gets no gradient (FPN start_level=1).
+find_unused_parameters = True
+auto_scale_lr = dict(enable=False, base_batch_size=16)
