@@ -198,8 +198,8 @@ def fit_state_dict(module: nn.Module, state: dict, path: str, strict: bool = Tru
                'leave the rest at initialisation.' if fits else '; no tensor of it fits.'))
     summary = OrderedDict()
     for k in own:
-        loaded, left = summary.setdefault(_stage_of(module, k), [0, 0])
-        summary[_stage_of(module, k)] = [loaded + (k in fits), left + (k not in fits)]
+        counts = summary.setdefault(_stage_of(module, k), [0, 0])
+        counts[0 if k in fits else 1] += 1
     print_log(f'strict=False: checkpoint {path!r} partly fits {model}:\n' + '\n'.join(lines)
               + '\nper stage (loaded / left at init): ' + ', '.join(
                   f'{stage} {a}/{b}' for stage, (a, b) in summary.items()),
