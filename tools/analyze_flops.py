@@ -25,7 +25,7 @@ from mmengine.utils import ProgressBar
 
 import restv2_mm  # noqa: F401
 from restv2_mm.analysis import GROUPS, analyze_flops, count_params, measure_interleaved
-from restv2_mm.analysis.model_io import (
+from restv2_mm.apis import (
     DEFAULT_SHAPES,
     TensorForward,
     build_model,
@@ -35,7 +35,7 @@ from restv2_mm.analysis.model_io import (
     load_config,
 )
 from restv2_mm.engine import AtomicLocalBackend
-from restv2_mm.models.backbones.restv2 import STYLES
+from restv2_mm.models import STYLES
 
 
 def parse_args(argv=None):

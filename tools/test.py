@@ -12,6 +12,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import restv2_mm  # noqa: F401
+from restv2_mm.apis import check_data_roots
 from restv2_mm.cli import (
     add_common_args,
     apply_common_args,
@@ -19,7 +20,6 @@ from restv2_mm.cli import (
     parse_common_args,
 )
 from restv2_mm.engine import AtomicLocalBackend
-from restv2_mm.utils import check_data_roots
 
 
 def parse_args(argv=None):

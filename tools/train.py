@@ -17,13 +17,13 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import restv2_mm  # noqa: F401  (registers the backbones even for configs without custom_imports)
+from restv2_mm.apis import check_data_roots
 from restv2_mm.cli import (
     add_common_args,
     apply_common_args,
     check_whole_model_checkpoint,
     parse_common_args,
 )
-from restv2_mm.utils import check_data_roots
 
 
 def parse_args(argv=None):

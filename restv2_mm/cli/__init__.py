@@ -5,6 +5,14 @@ from .config import apply_common_args
 from .distributed import revert_sync_bn_cfg, setup_cpu_distributed
 from .resume import is_complete_checkpoint, latest_checkpoint
 
+
+def collect_env_main(argv=None):
+    """``python -m restv2_mm.cli.collect_env``: print the environment and run the device check
+    (see :mod:`.collect_env`). Imported on call, so that ``-m`` runs that module only once."""
+    from .collect_env import main
+    return main(argv)
+
+
 __all__ = ['add_common_args', 'add_unsafe_load_arg', 'apply_common_args', 'apply_unsafe_load',
-           'check_whole_model_checkpoint', 'is_complete_checkpoint', 'latest_checkpoint',
+           'check_whole_model_checkpoint', 'collect_env_main', 'is_complete_checkpoint', 'latest_checkpoint',
            'parse_common_args', 'revert_sync_bn_cfg', 'setup_cpu_distributed']

@@ -1,7 +1,7 @@
 """Checks of what a tool is given, before the runner starts."""
 from mmengine.config import Config
 
-from ..models import our_backbone
+from ..apis import our_backbone
 from ..models.utils import unwrap_state_dict
 from ..utils import read_checkpoint
 

@@ -5,7 +5,7 @@ import warnings
 import torch
 from mmengine.config import Config, ConfigDict
 
-from ..models import check_model_channels
+from ..apis import check_model_channels
 from .distributed import setup_cpu_distributed
 from .resume import latest_checkpoint
 

@@ -1,9 +1,12 @@
-"""Models: backbones (one file per family), their layers, and checkpoint loading."""
+"""Models: backbones (one file per family), their layers, and checkpoint loading.
+
+The names here are the package's public model API, the ones the tools use."""
 from typing import Any
 
 from .backbones import RMT, MultiScaleBackbone, ResTv1, ResTv2, RMTSwin, build_pvt_emsav2, load_pvt_emsav2
-from .config_checks import backbone_class, check_model_channels, our_backbone
+from .backbones.restv2 import STYLES
 from .necks import RMTClsNeck
+from .utils import WEIGHTS, convert_official_classifier, unwrap_state_dict
 
 
 def __getattr__(name: str) -> Any:
@@ -14,5 +17,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ['RMT', 'RMTSwin', 'MultiScaleBackbone', 'PVTEMSAv2', 'RMTClsNeck', 'ResTv1', 'ResTv2',
-           'backbone_class', 'build_pvt_emsav2', 'check_model_channels', 'load_pvt_emsav2',
-           'our_backbone']
+           'STYLES', 'WEIGHTS', 'build_pvt_emsav2', 'convert_official_classifier', 'load_pvt_emsav2',
+           'unwrap_state_dict']

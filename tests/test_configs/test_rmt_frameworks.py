@@ -41,7 +41,7 @@ def train_and_test(cfg, model, data):
 def count_flops(cfg, scope):
     """analyze_flops on the model's tensor forward at SIZE x SIZE, as tools/analyze_flops.py."""
     from restv2_mm.analysis import analyze_flops
-    from restv2_mm.analysis.model_io import TensorForward, build_model, fixed_input
+    from restv2_mm.apis import TensorForward, build_model, fixed_input
     model = build_model(cfg)
     inputs, samples = fixed_input(scope, (SIZE, SIZE))
     with torch.no_grad():

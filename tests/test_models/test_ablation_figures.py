@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 import restv2_mm  # noqa: F401
 from restv2_mm.analysis import analyze_flops, count_params
-from restv2_mm.analysis.model_io import TensorForward, build_model
+from restv2_mm.apis import TensorForward, build_model
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ABLATIONS = osp.join(REPO, 'configs', 'mmpretrain', 'ablations')

@@ -12,9 +12,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from restv2_mm.apis import check_model_channels
 from restv2_mm.cli import check_whole_model_checkpoint, latest_checkpoint
 from restv2_mm.engine import AtomicLocalBackend
-from restv2_mm.models import ResTv2, check_model_channels
+from restv2_mm.models import ResTv2
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = 'configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py'

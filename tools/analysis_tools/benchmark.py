@@ -22,7 +22,7 @@ Suites (all rows of a suite are timed side by side, in interleaved rounds):
 - ``models``: backbones at 224 (batch 8 / 64) and whole Mask R-CNN (1280x800) and UperNet
   (2048x512) models, ResTv2-T against RMT-T (our configs) and Swin-T, ConvNeXt-T and PVTv2-B2 built
   from the stock mmdet / mmseg / mmpretrain configs (paper Tables 1, 4, 5), random weights, tensor
-  forward without post-processing (``restv2_mm.analysis.model_io.TensorForward``).
+  forward without post-processing (``restv2_mm.apis.TensorForward``).
 - ``styles``: the ResTv2-T backbone in the four fine-tuning styles at 1280x800 (paper 5.1).
 - ``--configs``: the whole models of any configs (e.g. the ablation variants of
   ``configs/mmpretrain/ablations``, each switch also settable with ``--cfg-options``, such as
@@ -131,7 +131,7 @@ def build(row, device):
     """(module, forward function taking the input, input tensor) for a row, random weights."""
     import restv2_mm  # noqa: F401  (registers ResTv2)
     from restv2_mm.analysis import eager_forward
-    from restv2_mm.analysis.model_io import (
+    from restv2_mm.apis import (
         TensorForward,
         build_model,
         config_scope,
@@ -170,7 +170,7 @@ def train_step(model, fn, x, autocast=None):
 
 
 def _config_scope(config):
-    from restv2_mm.analysis.model_io import config_scope, load_config
+    from restv2_mm.apis import config_scope, load_config
     return config_scope(load_config(config if '::' in config else osp.join(REPO, config)), config)
 
 

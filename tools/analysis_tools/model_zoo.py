@@ -40,7 +40,7 @@ def metafile(lib):
 
 def input_shape(cfg, scope):
     """(H, W): a classifier's test-pipeline crop (last CenterCrop / Resize size), else the paper's."""
-    from restv2_mm.analysis.model_io import DEFAULT_SHAPES
+    from restv2_mm.apis import DEFAULT_SHAPES
     if scope == 'mmpretrain':
         size = None
         for step in cfg.test_dataloader.dataset.pipeline:
@@ -56,7 +56,7 @@ def measure(config, params_only=False):
 
     import restv2_mm  # noqa: F401
     from restv2_mm.analysis import analyze_flops, count_params
-    from restv2_mm.analysis.model_io import TensorForward, build_model, config_scope, fixed_input, load_config
+    from restv2_mm.apis import TensorForward, build_model, config_scope, fixed_input, load_config
     cfg = load_config(osp.join(REPO, config))
     scope = config_scope(cfg, config)
     torch.manual_seed(0)

@@ -36,7 +36,7 @@ from mmengine.config import DictAction
 import restv2_mm  # noqa: F401
 from restv2_mm import ops
 from restv2_mm.analysis import measure_interleaved
-from restv2_mm.analysis.model_io import (
+from restv2_mm.apis import (
     DEFAULT_SHAPES,
     TensorForward,
     build_model,
@@ -44,8 +44,8 @@ from restv2_mm.analysis.model_io import (
     load_config,
 )
 from restv2_mm.cli import add_unsafe_load_arg, apply_unsafe_load, check_whole_model_checkpoint
-from restv2_mm.models.backbones.restv2 import STYLES
-from restv2_mm.utils.torch_compat import has_dynamo_onnx_export
+from restv2_mm.models import STYLES
+from restv2_mm.utils import has_dynamo_onnx_export
 
 TOLERANCE = 1e-4
 

@@ -2,7 +2,7 @@
 
     python tools/misc/collect_env.py [--check-device DEVICE] [--size H W]
 """
-from restv2_mm.cli.collect_env import main
+from restv2_mm.cli import collect_env_main as main
 
 if __name__ == '__main__':
     main()

@@ -25,8 +25,7 @@ import torch
 import restv2_mm
 from restv2_mm.cli import add_unsafe_load_arg, apply_unsafe_load
 from restv2_mm.engine import AtomicLocalBackend
-from restv2_mm.models import RMT, ResTv1, ResTv2
-from restv2_mm.models.utils import WEIGHTS, convert_official_classifier, unwrap_state_dict
+from restv2_mm.models import RMT, WEIGHTS, ResTv1, ResTv2, convert_official_classifier, unwrap_state_dict
 from restv2_mm.utils import read_checkpoint
 
 CONVERTER_VERSION = 2  # 1: ResTv2 only, meta without checksum; 2: RMT too, meta with SHA-256

@@ -9,8 +9,8 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from ..models import ResTv2, check_model_channels, our_backbone
-from ..utils import check_data_roots
+from ..models import ResTv2
+from .config_checks import check_data_roots, check_model_channels, our_backbone
 
 # Paper input sizes (H, W): Table 4 (1280x800), Table 5 (2048x512), Table 1 (224).
 DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048), 'mmpretrain': (224, 224)}

@@ -1,10 +1,13 @@
-"""What a config's model settings must satisfy for our backbones, checked before building."""
+"""What a config must satisfy, checked before anything is built: data roots that exist, and model
+settings that fit our backbones' outputs."""
 import importlib
-from typing import Optional, Type
+import os.path as osp
+from typing import Optional, Sequence, Type
 
+from mmengine.config import Config
 from mmengine.registry import MODELS as ROOT_MODELS
 
-from .backbones.base import MultiScaleBackbone
+from ..models import MultiScaleBackbone
 
 
 def backbone_class(backbone: Optional[dict], scope: Optional[str] = None) -> Optional[type]:
@@ -86,3 +89,27 @@ def check_model_channels(model: Optional[dict], scope: Optional[str] = None) -> 
     if got != expected:
         raise ValueError(f'{name}={got} does not match the channels {expected} of {source}; '
                          f'set {name}={expected} or change the backbone\'s out_indices')
+
+
+def check_data_roots(cfg: Config, loaders: Sequence[str], name: Optional[str] = None) -> None:
+    """Fail early, naming the setting, when a dataloader's ``dataset.data_root`` does not exist.
+
+    ``name`` (the config path) starts the message where a tool handles several configs.
+
+    Raises:
+        FileNotFoundError: ``<loader>.dataset.data_root`` (or the wrapped dataset's) is missing.
+    """
+    for key in loaders:
+        loader = cfg.get(key)
+        if not isinstance(loader, dict):
+            continue
+        setting, dataset = f'{key}.dataset', loader.get('dataset')
+        while isinstance(dataset, dict) and 'data_root' not in dataset and \
+                isinstance(dataset.get('dataset'), dict):  # RepeatDataset, ClassBalancedDataset
+            setting, dataset = setting + '.dataset', dataset['dataset']
+        root = dataset.get('data_root') if isinstance(dataset, dict) else None
+        if root and not osp.isdir(root):
+            raise FileNotFoundError(
+                f'{name + ": " if name else ""}{setting}.data_root={root!r} does not exist. Point '
+                f'it at the dataset (--cfg-options {setting}.data_root=PATH; the demo configs read '
+                f'$RESTV2_DATA, the folder that holds coco_mini/, ade_mini/, ...)')
