@@ -1,5 +1,5 @@
 """Our ResTv2 equals the eager reference (the official computation, restv2_mm.analysis.eager_reference) in
-every fine-tuning style, at odd sizes, with and without gradients (issue 7)."""
+every fine-tuning style, at odd sizes, with and without gradients."""
 import os.path as osp
 import subprocess
 import sys

@@ -63,7 +63,7 @@ def test_paper_recipe(load_config, arch):
     assert (opt.type, opt.lr, opt.weight_decay, tuple(opt.betas)) == ('AdamW', 1.5e-4, 0.05, (0.9, 0.999))
     pw = cfg.optim_wrapper.paramwise_cfg
     assert (pw.decay_rate, pw.decay_type) == (0.9, 'stage_wise')
-    # The release trains in fp32; ours in bf16 AMP on GPUs (issue 17).
+    # The release trains in fp32; ours in bf16 AMP on GPUs.
     assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == ('AmpOptimWrapper', 'bfloat16')
 
 

@@ -27,7 +27,7 @@ def check_shared_recipe(cfg):
     assert (opt.type, opt.lr, opt.weight_decay, tuple(opt.betas)) == ('AdamW', 1e-4, 0.05, (0.9, 0.999))
     assert cfg.optim_wrapper.clip_grad == dict(max_norm=0.01, norm_type=2)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'  # SOLVER.AMP.ENABLED: True
-    assert cfg.optim_wrapper.dtype == 'bfloat16'  # ours: bf16 where the GPU has it (issue 17)
+    assert cfg.optim_wrapper.dtype == 'bfloat16'  # ours: bf16 where the GPU has it
     assert cfg.train_dataloader.batch_size * 8 == 16  # IMS_PER_BATCH 16 on 8 GPUs
     warm = cfg.param_scheduler[0]  # detectron2 WARMUP_METHOD linear, FACTOR 0.001, ITERS 1000
     assert (warm.type, warm.start_factor, warm.begin, warm.end) == ('LinearLR', 0.001, 0, 1000)

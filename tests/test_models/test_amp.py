@@ -1,4 +1,4 @@
-"""Mixed precision (issue 17): one bf16 autocast training step of the shipped classifier and
+"""Mixed precision: one bf16 autocast training step of the shipped classifier and
 segmentor gives a finite loss and finite gradients on the CPU; AMP configs fall back where the
 hardware lacks it."""
 import os.path as osp

@@ -1,4 +1,4 @@
-"""with_cp: full and selective checkpointing give the gradients of no checkpointing (issue 17), in
+"""with_cp: full and selective checkpointing give the gradients of no checkpointing, in
 every fine-tuning style; selective recomputes only the cheap ops."""
 from collections import Counter
 

@@ -24,7 +24,7 @@ class Classifier(nn.Module):
 
 
 # Paper Table 1 / appendix D (30M/4.1G, 41M/6.0G, 56M/7.9G, 87M/13.8G), with the exact figures
-# that mmengine's FlopAnalyzer gives when SDPA is counted as QK^T + AV (issue 2).
+# that mmengine's FlopAnalyzer gives when SDPA is counted as QK^T + AV.
 @pytest.mark.parametrize('arch,params_m,gflops', [
     ('tiny', 30.43, 4.106), ('small', 41.21, 5.983), ('base', 55.97, 7.898),
     ('large', 86.53, 13.856)])

@@ -1,4 +1,4 @@
-"""ONNX export (issue 16): one dynamic-size file per fine-tuning style runs in onnxruntime at
+"""ONNX export: one dynamic-size file per fine-tuning style runs in onnxruntime at
 224x224, 333x517 (not a multiple of 32 nor of the windows) and 800x1333 with the PyTorch outputs
 to 1e-4; the classifier and UperNet export through the tool; what cannot export says why."""
 import importlib.util

@@ -1,4 +1,4 @@
-"""Two processes on the CPU (gloo) through tools/dist_train.sh train the demo config (issue 6)."""
+"""Two processes on the CPU (gloo) through tools/dist_train.sh train the demo config."""
 import os
 import os.path as osp
 import subprocess

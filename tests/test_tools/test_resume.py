@@ -1,4 +1,4 @@
-"""Killed training resumes without loss: same iteration, optimizer state and losses (issue 6).
+"""Killed training resumes without loss: same iteration, optimizer state and losses.
 
 Runs the demo Mask R-CNN config on the real COCO images at a small scale: an uninterrupted run of
 4 iterations, and a run killed with SIGKILL after its iteration-2 checkpoint, then resumed.

@@ -1,4 +1,4 @@
-"""Runner checkpoints load with torch's safe weights_only loader everywhere (issue 18): the stock
+"""Runner checkpoints load with torch's safe weights_only loader everywhere: the stock
 tools/test.py and tools/train.py --resume of mmdet, mmseg and mmpretrain (the copies shipped in the
 installed packages), the three inferencers and get_model, all without
 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD; and a checkpoint whose pickle calls os.system is refused."""
