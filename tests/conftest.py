@@ -3,12 +3,14 @@ top-level ``tests`` package, and pytest's importlib mode (pyproject.toml) keeps 
 import importlib.util
 import os
 import os.path as osp
+import sys
 
 import pytest
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DATA = os.environ.get('RESTV2_DATA', osp.join(REPO, '..', 'shared', 'data'))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tests/helpers.py, for every test module
+from helpers import DATA, REPO  # noqa: E402
+
 # Tools started by the tests import this checkout's package, whatever is installed.
 os.environ['PYTHONPATH'] = os.pathsep.join(
     p for p in (REPO, os.environ.get('PYTHONPATH')) if p)

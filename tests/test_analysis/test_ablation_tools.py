@@ -6,7 +6,8 @@ import os.path as osp
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO
+
 DEFAULT_ROW = osp.join(REPO, 'configs/mmpretrain/ablations/restv2_t_100e_in1k.py')
 
 

@@ -1,16 +1,12 @@
 """Our ResTv2 equals the eager reference (the official computation, restv2_mm.analysis.eager_reference) in
 every fine-tuning style, at odd sizes, with and without gradients."""
-import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 
+from helpers import run_tool
 from restv2_mm.analysis import eager_forward
 from restv2_mm.models import ResTv2
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # Small windows so that 61x97 and 64x64 inputs need padding in every stage but the last.
 WINDOWS = (8, 4, 2, 2)
@@ -77,14 +73,11 @@ def test_with_cp_equals_eager():
 
 def test_benchmark_cli(tmp_path):
     out = tmp_path / 'styles.json'
-    proc = subprocess.run([sys.executable, 'tools/analysis_tools/benchmark.py', '--suites', 'styles',
-                           '--no-memory', '--repeat', '1', '--warmup', '0', '--out', str(out),
-                           str(tmp_path / 'styles.md')],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_tool(['tools/analysis_tools/benchmark.py', '--suites', 'styles', '--no-memory',
+                    '--repeat', '1', '--warmup', '0', '--out', out, tmp_path / 'styles.md'], timeout=600)
     for style in ('global (base)', 'win', 'cwin', 'hwin'):
         assert f'| styles 1280x800 | {style} | fp32 | 1x3x800x1280 |' in proc.stdout
     assert out.is_file() and (tmp_path / 'styles.md').read_text().startswith('Machine: ')
-    proc = subprocess.run([sys.executable, 'tools/analysis_tools/benchmark.py', '--dtypes', 'bf16'], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    proc = run_tool(['tools/analysis_tools/benchmark.py', '--dtypes', 'bf16'], timeout=300,
+                    check=False)
     assert proc.returncode != 0 and '--dtypes bf16/fp16 are for --device cuda' in proc.stderr

@@ -6,7 +6,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO
+
 ABLATIONS = sorted(glob.glob(osp.join(REPO, 'configs', 'mmpretrain', 'ablations', '*.py')))
 RECIPE = osp.join(REPO, 'configs', 'mmpretrain', 'restv2_t_8xb256_in1k.py')
 

@@ -1,17 +1,14 @@
 """The four x1 style configs (paper Table 3) build, count parameters as the paper, and train."""
-import os
 import os.path as osp
-import subprocess
-import sys
 import textwrap
 
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from helpers import REPO, run_tool
 from restv2_mm.analysis import count_params
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STYLES = ['global', 'win', 'cwin', 'hwin']
 
 
@@ -68,9 +65,6 @@ def test_x1_config_trains_on_real_coco(style, tmp_path, data_root):
         default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
         model = dict(backbone=dict(window_size=(16, 8, 4, 2)))  # windows smaller than the maps
     '''))
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', str(cfg_file), '--work-dir', str(tmp_path / 'w')],
-        cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ))
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    assert 'Iter(train) [2/2]' in proc.stdout + proc.stderr
+    log = run_tool(['tools/train.py', cfg_file, '--work-dir', tmp_path / 'w'], timeout=600).output
+    assert 'Iter(train) [2/2]' in log
     assert osp.isfile(tmp_path / 'w' / 'iter_2.pth')

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO
+
 PAGES = sorted(glob.glob(osp.join(REPO, 'docs', '*.md'))) + [osp.join(REPO, 'README.md')]
 LINK = re.compile(r'\]\(([^)\s]+)\)')
 PATH = re.compile(r'(?<![\w/.:-])((?:tools|configs|docs|tests|restv2_mm|requirements)/[\w./{},*-]*[\w}])')

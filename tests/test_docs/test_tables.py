@@ -20,6 +20,7 @@ import shlex
 
 import pytest
 
+# Also run as a script (rewriting the tables), where tests/helpers.py is not importable.
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAGES = sorted(glob.glob(osp.join(REPO, 'docs', '*.md'))) + [osp.join(REPO, 'README.md')]
 MARKED = re.compile(r'<!-- table: (?P<command>.+?) -->\n(?P<table>.*?)<!-- end table -->', re.S)

@@ -9,10 +9,10 @@ import torch
 from mmengine.config import Config
 
 import restv2_mm  # noqa: F401
+from helpers import REPO
 from restv2_mm.analysis import analyze_flops, count_params
 from restv2_mm.apis import TensorForward, build_model
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ABLATIONS = osp.join(REPO, 'configs', 'mmpretrain', 'ablations')
 
 

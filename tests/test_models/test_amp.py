@@ -9,10 +9,8 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
+from helpers import REPO
 from restv2_mm.cli.config import resolve_amp
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 # The shipped configs with a narrow ResTv2 (every layer kind, one block a stage): bf16 grouped
 # convolutions have no fast CPU kernel without AVX512-BF16 (~1 s per depth-wise conv call on AVX2),

@@ -2,11 +2,11 @@
 missing; what needs them raises a clear error when it is asked for. Each case runs in a fresh
 process with the missing pieces removed, on the installed torch (the real oldest stack is
 `make test-compat`)."""
-import subprocess
-import sys
 import textwrap
 
 import pytest
+
+from helpers import run_tool
 
 OLD_TORCH = '''
 import torch, torch.utils.checkpoint as cp, torch.serialization as ser
@@ -28,9 +28,7 @@ sys.modules['mmcv._ext'] = None  # what mmcv-lite lacks: every mmcv.ops import f
 
 def run(prelude, body):
     code = textwrap.dedent(prelude) + textwrap.dedent(body)
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc.stdout
+    return run_tool(['-c', code], timeout=300).stdout
 
 
 def test_import_and_models_without_newer_torch_apis(tmp_path):
@@ -102,8 +100,7 @@ def test_onnx_export_tool_says_what_it_needs(repo_root, tmp_path):
                     {str(tmp_path / 'm.onnx')!r}]
         runpy.run_path('tools/deployment/pytorch2onnx.py', run_name='__main__')
     ''')
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300,
-                          cwd=repo_root)
+    proc = run_tool(['-c', code], timeout=300, check=False)
     assert proc.returncode != 0
     assert 'torch.onnx.export(dynamo=True)' in proc.stderr and 'tested on torch 2.14' in proc.stderr, \
         proc.stderr[-3000:]

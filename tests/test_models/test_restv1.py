@@ -15,9 +15,10 @@ import restv2_mm  # noqa: F401
 from restv2_mm.analysis import count_params, flop_analyzer
 from restv2_mm.models import ResTv1
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # A checkout of github.com/wofmanaf/ResT; the official code is not part of this repository.
 OFFICIAL_ENV = 'RESTV2_OFFICIAL_REST'
+# Also run as a script (regenerating the golden file), where tests/helpers.py is not importable.
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GOLDEN = osp.join(REPO, 'tests', 'data', 'restv1_lite_official_outputs.pt')
 # 224, and an odd size the official code accepts: its patch embeddings report H // 2, so every
 # stage map but the last must be even (221 -> 56, 28, 14, 7; 189 -> 48, 24, 12, 6).

@@ -1,12 +1,11 @@
 """Two ablation rows train a few iterations on the real ImageNet images and evaluate (CPU)."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO, run_tool
+
 DEMO = osp.join(REPO, 'configs/mmpretrain/demo/restv2_t_imagenet_mini.py')
 
 
@@ -19,11 +18,7 @@ def test_ablation_row_trains_and_evaluates_on_imagenet_mini(row, data_root, tmp_
     cfg.model = Config.fromfile(osp.join(REPO, 'configs/mmpretrain/ablations', row)).model
     path = tmp_path / row
     cfg.dump(str(path))
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', str(path), '--work-dir', str(tmp_path / 'work'),
-         '--cfg-options', 'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=16',
-         'val_dataloader.dataset.indices=8', 'default_hooks.logger.interval=1'],
-        cwd=REPO, capture_output=True, text=True, timeout=900)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
+    log = run_tool(['tools/train.py', path, '--work-dir', tmp_path / 'work', '--cfg-options',
+                    'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=16',
+                    'val_dataloader.dataset.indices=8', 'default_hooks.logger.interval=1']).output
     assert 'Epoch(train) [1][2/2]' in log and 'accuracy/top1:' in log and 'accuracy/top5:' in log

@@ -4,20 +4,18 @@ import glob
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 from unittest import mock
 
 import pytest
 import torch
 from mmengine.config import Config
 
+from helpers import REPO, run_tool
 from restv2_mm.apis import check_model_channels
 from restv2_mm.cli import check_whole_model_checkpoint, latest_checkpoint
 from restv2_mm.engine import AtomicLocalBackend
 from restv2_mm.models import ResTv2
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = 'configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py'
 
 
@@ -64,12 +62,6 @@ def test_classifier_head_channels_must_match_backbone():  # B18
         check_model_channels(cfg.model)
 
 
-def run(args, **env):
-    env = dict(os.environ, PYTHONUNBUFFERED='1', **env)
-    return subprocess.run([sys.executable] + args, cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
-
-
 def test_official_checkpoint_where_a_converted_one_is_expected(tmp_path, data_root):  # B23
     official = tmp_path / 'restv2_tiny_224.pth'
     torch.save({'model': ResTv2('tiny').state_dict()}, official)
@@ -80,13 +72,13 @@ def test_official_checkpoint_where_a_converted_one_is_expected(tmp_path, data_ro
     assert str(official) in msg and 'official ResTv2 checkpoint' in msg
     assert 'tools/model_converters/convert_official_ckpt.py' in msg and 'model.backbone.init_cfg' in msg
     # As a user meets it: tools/test.py stops before building anything.
-    proc = run(['tools/test.py', DEMO, str(official)], RESTV2_DATA=data_root)
+    proc = run_tool(['tools/test.py', DEMO, official], data_root=data_root, check=False)
     assert proc.returncode != 0 and 'tools/model_converters/convert_official_ckpt.py' in proc.stderr
 
 
 def test_missing_data_root_names_the_setting(tmp_path):  # B25
-    proc = run(['tools/train.py', DEMO, '--work-dir', str(tmp_path)],
-               RESTV2_DATA=str(tmp_path / 'no_such_data'))
+    proc = run_tool(['tools/train.py', DEMO, '--work-dir', tmp_path],
+                    data_root=str(tmp_path / 'no_such_data'), check=False)
     assert proc.returncode != 0
     assert (f"train_dataloader.dataset.data_root='{tmp_path}/no_such_data/coco_mini/' does not "
             'exist') in proc.stderr, proc.stderr[-2000:]
@@ -94,8 +86,8 @@ def test_missing_data_root_names_the_setting(tmp_path):  # B25
 
 
 def test_resume_from_missing_file(tmp_path, data_root):  # B26
-    proc = run(['tools/train.py', DEMO, '--work-dir', str(tmp_path), '--resume',
-                str(tmp_path / 'iter_9.pth')], RESTV2_DATA=data_root)
+    proc = run_tool(['tools/train.py', DEMO, '--work-dir', tmp_path, '--resume',
+                     tmp_path / 'iter_9.pth'], data_root=data_root, check=False)
     assert proc.returncode != 0 and '--resume checkpoint not found' in proc.stderr
     assert 'iter_9.pth' in proc.stderr
 

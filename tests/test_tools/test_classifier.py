@@ -1,8 +1,6 @@
 """mmpretrain classifiers: official checkpoint conversion, get_model, the inferencer, configs."""
 import hashlib
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -10,9 +8,9 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import restv2_mm  # noqa: F401
+from helpers import REPO, run_tool
 from restv2_mm.models import ResTv2
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_224 = osp.join(REPO, 'configs/mmpretrain/restv2_t_8xb256_in1k.py')
 CFG_384 = osp.join(REPO, 'configs/mmpretrain/restv2_t_8xb64_in1k-384px.py')
 
@@ -45,10 +43,7 @@ def test_converter_round_trip(official, tmp_path):
     from mmpretrain import get_model
     src, backbone, head_w, head_b = official
     dst = tmp_path / 'restv2_t_in1k.pth'
-    proc = subprocess.run([sys.executable, 'tools/model_converters/convert_official_ckpt.py', str(src),
-                           str(dst)],
-                          cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_tool(['tools/model_converters/convert_official_ckpt.py', src, dst])
     converted = torch.load(dst, map_location='cpu')
     state, meta = converted['state_dict'], converted['meta']
     assert meta['source_file'] == str(src) and meta['weights'] == 'model'
@@ -69,8 +64,7 @@ def test_get_model_and_inferencer(official, tmp_path, data_root):
     from mmpretrain import ImageClassificationInferencer, get_model
     src, backbone, head_w, head_b = official
     dst = tmp_path / 'converted.pth'
-    subprocess.run([sys.executable, 'tools/model_converters/convert_official_ckpt.py', str(src), str(dst)],
-                   cwd=REPO, check=True, capture_output=True)
+    run_tool(['tools/model_converters/convert_official_ckpt.py', src, dst])
     model = get_model(CFG_224, pretrained=str(dst))
     assert torch.equal(model.head.fc.weight, head_w)
     image = osp.join(data_root, 'imagenet_mini', 'val',
@@ -85,8 +79,8 @@ def test_get_model_and_inferencer(official, tmp_path, data_root):
 def test_converter_refuses_bad_input(tmp_path):  # B27
     mm = tmp_path / 'mm.pth'
     torch.save({'state_dict': {'backbone.stem.norm.weight': torch.ones(96)}}, mm)
-    proc = subprocess.run([sys.executable, 'tools/model_converters/convert_official_ckpt.py', str(mm),
-                           str(tmp_path / 'x.pth')], cwd=REPO, capture_output=True, text=True)
+    proc = run_tool(['tools/model_converters/convert_official_ckpt.py', mm, tmp_path / 'x.pth'],
+                    check=False)
     assert proc.returncode != 0 and 'already in the OpenMMLab layout' in proc.stderr
     assert not (tmp_path / 'x.pth').exists()
 

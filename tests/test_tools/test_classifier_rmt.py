@@ -2,17 +2,15 @@
 logits in configs/mmpretrain/rmt_t_8xb128_in1k.py; given where a whole model is expected, a
 clear error."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 from mmengine.config import Config
 
 import restv2_mm  # noqa: F401
+from helpers import REPO, run_tool
 from restv2_mm.models import RMT, RMTClsNeck
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = osp.join(REPO, 'configs/mmpretrain/rmt_t_8xb128_in1k.py')
 
 
@@ -39,9 +37,7 @@ def test_converter_round_trip(official, tmp_path):
     from mmpretrain import get_model
     src, backbone, neck, head = official
     dst = tmp_path / 'rmt_t_in1k.pth'
-    proc = subprocess.run([sys.executable, 'tools/model_converters/convert_official_ckpt.py',
-                           str(src), str(dst)], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_tool(['tools/model_converters/convert_official_ckpt.py', src, dst])
     state = torch.load(dst, map_location='cpu')['state_dict']
     assert 'neck.proj.weight' in state and 'head.fc.weight' in state
     model = get_model(CFG, pretrained=False)

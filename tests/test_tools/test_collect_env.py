@@ -1,11 +1,10 @@
 """The self-check: `python -m restv2_mm.cli.collect_env` reports the environment and what this
 torch offers, and its forward/backward check compares a device against CPU fp32 (the CPU path is
 what runs here: no GPU)."""
-import subprocess
-import sys
 
 import torch
 
+from helpers import run_tool
 from restv2_mm.cli.collect_env import collect_env, device_check
 from restv2_mm.models.layers.grad_checkpoint import selective_available
 
@@ -32,7 +31,5 @@ def test_device_check_against_cpu_fp32():
 
 
 def test_command_line():
-    out = subprocess.run([sys.executable, '-m', 'restv2_mm.cli.collect_env'], capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = run_tool(['-m', 'restv2_mm.cli.collect_env'], timeout=300)
     assert 'mmcv ops' in out.stdout and 'forward/backward check' in out.stdout

@@ -1,22 +1,16 @@
 """The demo config trains and evaluates on the real COCO images (a few iterations); resuming is
 tested in test_resume.py."""
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import run_tool
+
 CONFIG = 'configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py'
 
 
 def run(args, data_root):
-    env = dict(os.environ, RESTV2_DATA=data_root, PYTHONUNBUFFERED='1')
-    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)  # our tools must cope without it
-    proc = subprocess.run([sys.executable] + args, cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc.stdout + proc.stderr
+    # Our tools must cope without TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD.
+    return run_tool(args, data_root=data_root, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=None).output
 
 
 def test_train_and_test_on_real_coco(tmp_path, data_root):

@@ -1,37 +1,27 @@
 """The RMT-T Mask R-CNN demo config trains on the real COCO images and evaluates (a few
 iterations, as `make demo-rmt` does with more)."""
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import run_tool
+
 CONFIG = 'configs/mmdet/demo/mask_rcnn_rmt_t_coco_mini.py'
-
-
-def run(args, data_root):
-    env = dict(os.environ, RESTV2_DATA=data_root, PYTHONUNBUFFERED='1')
-    proc = subprocess.run([sys.executable] + args, cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc.stdout + proc.stderr
 
 
 @pytest.mark.slow
 def test_rmt_demo_trains_and_evaluates(tmp_path, data_root):
     work = str(tmp_path / 'work')
     no_val = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
-    log = run(['tools/train.py', CONFIG, '--work-dir', work, '--cfg-options',
+    log = run_tool(['tools/train.py', CONFIG, '--work-dir', work, '--cfg-options',
                'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=1',
-               'default_hooks.logger.interval=1'] + no_val, data_root)
+               'default_hooks.logger.interval=1'] + no_val, data_root=data_root).output
     assert 'RMT: no pretrained checkpoint given' in log
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
     metrics_file = osp.join(work, 'metrics.json')
-    run(['tools/test.py', CONFIG, osp.join(work, 'iter_2.pth'), '--work-dir', work,
+    run_tool(['tools/test.py', CONFIG, osp.join(work, 'iter_2.pth'), '--work-dir', work,
          '--out-metrics', metrics_file, '--cfg-options', 'test_dataloader.dataset.indices=2',
-         'model.test_cfg.rcnn.score_thr=0.0'], data_root)
+         'model.test_cfg.rcnn.score_thr=0.0'], data_root=data_root)
     metrics = json.load(open(metrics_file))
     assert 'coco/bbox_mAP' in metrics and 'coco/segm_mAP' in metrics

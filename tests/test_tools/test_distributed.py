@@ -1,24 +1,15 @@
 """Two processes on the CPU (gloo) through tools/dist_train.sh train the demo config."""
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import run_tool
+
 CONFIG = 'configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py'
 OPTIONS = ['randomness.seed=0', 'train_cfg.max_iters=1', 'train_dataloader.batch_size=1',
            'default_hooks.logger.interval=1', 'train_dataloader.dataset.pipeline.2.scale=(256,160)',
            'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
-
-
-def run(cmd, data_root, **env):
-    env = dict(os.environ, RESTV2_DATA=data_root, PYTHONUNBUFFERED='1', **env)
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-5000:]
-    return out
 
 
 def first_loss(log):
@@ -35,9 +26,10 @@ def stem_bn(work):
 def test_two_processes_gloo(tmp_path, data_root):
     ddp, single = str(tmp_path / 'ddp'), str(tmp_path / 'single')
     # SyncBN + norm_eval in the stem, as a detector fine-tune would use it.
-    log = run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', ddp, '--cfg-options',
-               *OPTIONS, 'model.backbone.conv_norm_cfg.type=SyncBN', 'model.backbone.norm_eval=True'],
-              data_root, PORT='29731')
+    log = run_tool(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', ddp, '--cfg-options',
+                    *OPTIONS, 'model.backbone.conv_norm_cfg.type=SyncBN',
+                    'model.backbone.norm_eval=True'], python=False, data_root=data_root,
+                   PORT='29731').output
     assert 'rank 0 of 2: 1 images per process, effective batch 2' in log
     assert 'rank 1 of 2: 1 images per process, effective batch 2' in log
     assert 'SyncBN trains only on GPUs' in log
@@ -45,8 +37,8 @@ def test_two_processes_gloo(tmp_path, data_root):
     assert sorted(n for n in os.listdir(ddp) if n.endswith('.pth')) == ['iter_1.pth']
     assert not [n for n in os.listdir(ddp) if n.endswith('.tmp')]
 
-    log1 = run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', single, '--cfg-options',
-                *OPTIONS, 'model.backbone.norm_eval=True'], data_root)
+    log1 = run_tool(['tools/train.py', CONFIG, '--work-dir', single, '--cfg-options', *OPTIONS,
+                     'model.backbone.norm_eval=True'], data_root=data_root).output
     # Rank 0 saw the single run's first image with the same weights and random draws ...
     assert abs(first_loss(log) - first_loss(log1)) < 1e-4, (first_loss(log), first_loss(log1))
     # ... but the update averaged in rank 1's gradient of another image.

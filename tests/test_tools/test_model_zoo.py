@@ -6,8 +6,6 @@ here the models are reached by their metafile names.
 import importlib.util
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -15,8 +13,8 @@ import yaml
 from mmengine.registry import DefaultScope
 
 import restv2_mm  # noqa: F401
+from helpers import REPO, run_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LIBS = ('mmpretrain', 'mmdet', 'mmseg')
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'model_zoo.py')
 NAME = 'restv2-tiny_8xb256_in1k'
@@ -120,7 +118,5 @@ def test_check_names_the_model_that_differs(tool, tmp_path, monkeypatch, capsys)
 
 @pytest.mark.slow
 def test_classifier_metafile_matches_measurement():
-    proc = subprocess.run([sys.executable, TOOL, '--check', '--lib', 'mmpretrain'], cwd=REPO,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_tool([TOOL, '--check', '--lib', 'mmpretrain'])
     assert proc.stdout.count('GFLOPs at') == 18

@@ -15,16 +15,18 @@ import zipfile
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO, run_tool
+
 # What a wheel is built from: the package and what it carries (not the tests, docs or venvs).
 SOURCES = ('restv2_mm', 'configs', 'tools', 'requirements', 'model-index.yml', 'setup.py',
            'pyproject.toml', 'MANIFEST.in', 'README.md')
 
 
-def sh(args, **kwargs):
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc.stdout + proc.stderr
+def sh(args, cwd=REPO, env=None):
+    """Run a command (another interpreter: the test's virtual environment) in the environment
+    ``env`` (default: this one); its output."""
+    changes = {} if env is None else {**{k: None for k in os.environ if k not in env}, **env}
+    return run_tool(args, python=False, cwd=cwd, timeout=600, **changes).output
 
 
 @pytest.fixture(scope='module')

@@ -10,10 +10,11 @@ import importlib
 import inspect
 import os.path as osp
 import shutil
-import subprocess
 import sys
 
 import pytest
+
+from helpers import run_tool
 
 
 def tool_imports(repo_root):
@@ -45,7 +46,7 @@ def test_the_contract_fails_on_a_tool_that_reaches_into_a_module(repo_root, tmp_
     shutil.copy(osp.join(repo_root, 'pyproject.toml'), tmp_path)
 
     def lint():
-        return subprocess.run([linter, '--no-cache'], cwd=tmp_path, capture_output=True, text=True)
+        return run_tool([linter, '--no-cache'], python=False, cwd=tmp_path, check=False)
 
     assert lint().returncode == 0, 'the copied tree must pass before it is broken'
     (tmp_path / 'tools' / 'bad_tool.py').write_text(

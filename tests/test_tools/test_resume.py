@@ -14,7 +14,8 @@ import time
 
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO
+
 CONFIG = 'configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py'
 OPTIONS = ['randomness.seed=0', 'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2',
            'default_hooks.checkpoint.max_keep_ckpts=3', 'default_hooks.logger.interval=1',

@@ -7,16 +7,14 @@ import os
 import os.path as osp
 import pickle
 import shutil
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
 
+from helpers import REPO, run_tool
 from restv2_mm.utils import SAFE_GLOBALS, UnsafeCheckpointError, read_checkpoint
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMOS = {
     'mmdet': 'configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py',
     'mmseg': 'configs/mmseg/demo/upernet_restv2_t_ade_mini.py',
@@ -40,15 +38,8 @@ def stock_tool(lib, name):
 
 
 def run(args, data_root, cwd=REPO):
-    env = dict(os.environ, RESTV2_DATA=data_root, PYTHONUNBUFFERED='1')
-    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)  # what this issue is about
-    return subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=900)
-
-
-def ok(proc):
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc.stdout + proc.stderr
+    """A tool's output; the safe loader must do without TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD."""
+    return run_tool(args, data_root=data_root, cwd=cwd, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=None).output
 
 
 @pytest.fixture(scope='module')
@@ -64,8 +55,8 @@ def runs(tmp_path_factory, data_root):
     for lib, config in DEMOS.items():
         config = config or str(cls_cfg)
         work = str(root / lib)
-        ok(run(['tools/train.py', config, '--work-dir', work, '--cfg-options',
-                *TRAIN_OPTIONS[lib]], data_root))
+        run(['tools/train.py', config, '--work-dir', work, '--cfg-options', *TRAIN_OPTIONS[lib]],
+            data_root)
         ckpt = osp.join(work, 'epoch_1.pth' if lib == 'mmpretrain' else 'iter_1.pth')
         assert osp.isfile(ckpt)
         # A copy for the inferencers: --resume goes on in the work dir and prunes old checkpoints.
@@ -100,14 +91,13 @@ def test_checkpoints_hold_only_allowed_globals(runs):
 @pytest.mark.parametrize('lib', sorted(DEMOS))
 def test_stock_test_and_resume(lib, runs, data_root, tmp_path):
     config, work, ckpt = runs[lib]
-    log = ok(run([stock_tool(lib, 'test.py'), osp.join(REPO, config), ckpt, '--work-dir',
-                  str(tmp_path), '--cfg-options', *TEST_OPTIONS], data_root, cwd=str(tmp_path)))
+    log = run([stock_tool(lib, 'test.py'), osp.join(REPO, config), ckpt, '--work-dir', tmp_path,
+               '--cfg-options', *TEST_OPTIONS], data_root, cwd=str(tmp_path))
     assert {'mmdet': 'bbox_mAP', 'mmseg': 'mIoU', 'mmpretrain': 'accuracy/top1'}[lib] in log
     more = {'mmdet': 'train_cfg.max_iters=2', 'mmseg': 'train_cfg.max_iters=2',
             'mmpretrain': 'train_cfg.max_epochs=2'}[lib]
-    log = ok(run([stock_tool(lib, 'train.py'), osp.join(REPO, config), '--work-dir', work,
-                  '--resume', '--cfg-options', *TRAIN_OPTIONS[lib], more], data_root,
-                 cwd=str(tmp_path)))
+    log = run([stock_tool(lib, 'train.py'), osp.join(REPO, config), '--work-dir', work, '--resume',
+               '--cfg-options', *TRAIN_OPTIONS[lib], more], data_root, cwd=str(tmp_path))
     assert 'resumed epoch' in log.lower() or 'Load checkpoint from' in log
     assert osp.isfile(osp.join(work, 'epoch_2.pth' if lib == 'mmpretrain' else 'iter_2.pth'))
 
@@ -143,7 +133,7 @@ def test_inferencers_and_get_model(lib, runs, data_root):
         image = osp.join(folder, sorted(os.listdir(folder))[0])
     script = f'CFG, CKPT, IMG = {osp.join(REPO, config)!r}, {ckpt!r}, {image!r}\n' + \
         textwrap.dedent(INFER[lib]) + "\nimport sys; assert 'restv2_mm' in sys.modules\n"
-    log = ok(run(['-c', script], data_root))
+    log = run(['-c', script], data_root)
     assert 'OK' in log
 
 

@@ -1,23 +1,16 @@
 """A few iterations of the segmentation and classification demos on the real images; TTA builds."""
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from helpers import REPO, run_tool
 
 
 def train(config, data_root, tmp_path, *options):
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', config, '--work-dir', str(tmp_path),
-         '--cfg-options', *options], cwd=REPO, capture_output=True, text=True, timeout=900,
-        env=dict(os.environ, RESTV2_DATA=data_root))
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return proc.stdout + proc.stderr
+    return run_tool(['tools/train.py', config, '--work-dir', tmp_path, '--cfg-options', *options],
+                    data_root=data_root).output
 
 
 @pytest.mark.parametrize('config', ['configs/mmseg/demo/upernet_restv2_t_ade_mini.py',

@@ -1,0 +1,44 @@
+"""What many tests share: the repository's paths, and running a tool as a user would.
+
+Importable from every test module: tests/conftest.py puts this folder on ``sys.path`` (pytest's
+importlib mode does not).
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import Optional, Sequence
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DATA = os.environ.get('RESTV2_DATA', osp.join(REPO, '..', 'shared', 'data'))
+
+
+def run_tool(args: Sequence, *, data_root: Optional[str] = None, check: bool = True,
+             timeout: float = 900, cwd: str = REPO, python: bool = True,
+             **env: str) -> subprocess.CompletedProcess:
+    """Run ``python ARGS`` (or ``ARGS`` with ``python=False``) in the repository, as a user would.
+
+    Args:
+        args: The script and its arguments (paths relative to ``cwd``); non-strings are str()'d.
+        data_root: Exported as ``RESTV2_DATA`` (the demo configs read it).
+        check: Assert a zero exit status, showing the output's tail when it is not.
+        env: Extra environment variables; a value of None removes the variable.
+
+    Returns:
+        The finished process, with ``output`` = stdout + stderr.
+    """
+    environ = dict(os.environ, PYTHONUNBUFFERED='1')
+    if data_root is not None:
+        environ['RESTV2_DATA'] = data_root
+    for key, value in env.items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
+    command = ([sys.executable] if python else []) + [str(a) for a in args]
+    proc = subprocess.run(command, cwd=cwd, env=environ, capture_output=True, text=True,
+                          timeout=timeout)
+    proc.output = proc.stdout + proc.stderr
+    if check:
+        assert proc.returncode == 0, f'{" ".join(command)} failed:\n{proc.output[-6000:]}'
+    return proc
