@@ -1,31 +1,25 @@
-"""The demo config trains and evaluates on the real COCO images (a few iterations); resuming is
-tested in test_resume.py."""
+"""The demo config trains (the shared one-step run of tests/test_tools/conftest.py) and its
+checkpoint evaluates on the real COCO images through tools/test.py; resuming is tested in
+test_resume.py."""
 import json
 import os.path as osp
 
+import pytest
+
 from helpers import run_tool
 
-CONFIG = 'configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py'
 
-
-def run(args, data_root):
+@pytest.mark.slow
+def test_train_and_test_on_real_coco(demo_runs, data_root, tmp_path):
+    run = demo_runs['mmdet']
+    assert 'random initialisation' in run.log and 'Iter(train) [1/1]' in run.log
+    assert osp.isfile(osp.join(run.work_dir, 'iter_1.pth'))
+    metrics_file = tmp_path / 'metrics.json'
     # Our tools must cope without TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD.
-    return run_tool(args, data_root=data_root, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=None).output
-
-
-def test_train_and_test_on_real_coco(tmp_path, data_root):
-    work = str(tmp_path / 'work')
-    no_val = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
-    common = ['--work-dir', work, '--cfg-options', 'default_hooks.checkpoint.interval=1',
-              'default_hooks.logger.interval=1', 'train_dataloader.num_workers=0'] + no_val
-    log = run(['tools/train.py', CONFIG] + common + ['train_cfg.max_iters=2'], data_root)
-    assert 'random initialisation' in log
-    assert osp.isfile(osp.join(work, 'iter_2.pth'))
-
-    metrics_file = osp.join(work, 'metrics.json')
-    run(['tools/test.py', CONFIG, osp.join(work, 'iter_2.pth'), '--work-dir', work,
-         '--out-metrics', metrics_file, '--cfg-options', 'test_dataloader.dataset.indices=2',
-         'model.test_cfg.rcnn.score_thr=0.0',  # a 2-iteration model scores everything low
-         'test_dataloader.num_workers=0'], data_root)
+    run_tool(['tools/test.py', run.config, run.checkpoint, '--work-dir', tmp_path,
+              '--out-metrics', metrics_file, '--cfg-options', 'test_dataloader.dataset.indices=2',
+              'model.test_cfg.rcnn.score_thr=0.0',  # a 1-step model scores everything low
+              'test_dataloader.num_workers=0'], data_root=data_root,
+             TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=None)
     metrics = json.load(open(metrics_file))
     assert 'coco/bbox_mAP' in metrics and 'coco/segm_mAP' in metrics
