@@ -35,7 +35,7 @@ from restv2_mm.analysis.model_io import (
     load_config,
 )
 from restv2_mm.engine import AtomicLocalBackend
-from restv2_mm.models.backbones.restv2 import STYLES
+from restv2_mm.models import STYLES
 
 
 def parse_args(argv=None):

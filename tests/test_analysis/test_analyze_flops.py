@@ -13,7 +13,7 @@ from torch import nn
 
 from restv2_mm.analysis import GROUPS, analyze_flops
 from restv2_mm.models import ResTv2
-from restv2_mm.models.layers import EMSAv2
+from restv2_mm.models.rest import EMSAv2
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -44,7 +44,7 @@ from restv2_mm.analysis.model_io import (
     load_config,
 )
 from restv2_mm.cli import add_unsafe_load_arg, apply_unsafe_load, check_whole_model_checkpoint
-from restv2_mm.models.backbones.restv2 import STYLES
+from restv2_mm.models import STYLES
 from restv2_mm.utils.torch_compat import has_dynamo_onnx_export
 
 TOLERANCE = 1e-4

@@ -2,16 +2,12 @@
 the model ResTv2 is built from (ResTv2 section 3.1)."""
 from typing import Optional, Sequence, Union
 
-from ..layers import (
-    ACT_CFG,
-    CONV_NORM_CFG,
-    ResTv1PatchEmbed,
-    ResTv1Stem,
-    ResTv2Block,
-    check_switches,
-)
-from .base import check_norm_cfg
-from .rest_family import ResTFamily
+from ..common import ACT_CFG, CONV_NORM_CFG, check_norm_cfg
+from .block import ResTv2Block
+from .emsav2 import check_switches
+from .family import ResTFamily
+from .patch_embed import ResTv1PatchEmbed
+from .stem import ResTv1Stem
 
 # Every LayerNorm of the official ResTv1 (models/rest.py: nn.LayerNorm's default eps).
 V1_NORM_CFG = dict(type='LN', eps=1e-5)
@@ -21,7 +17,7 @@ class ResTv1(ResTFamily):
     """ResTv1 backbone with multi-scale outputs, as released in github.com/wofmanaf/ResT
     (``models/rest.py``; official checkpoints load unchanged, under ``model``).
 
-    A BatchNorm stem (:class:`~restv2_mm.models.layers.ResTv1Stem`, stride 4) and three stride-2
+    A BatchNorm stem (:class:`~restv2_mm.models.rest.ResTv1Stem`, stride 4) and three stride-2
     BatchNorm patch embeddings (``patch_embed_{2,3,4}``), each with PA and no LayerNorm, then
     stages of EMSA blocks: the blocks of ResTv2 without the upsampling branch and with ResTv1's
     multi-head interaction (``transform_conv`` + InstanceNorm on the attention map where a stage

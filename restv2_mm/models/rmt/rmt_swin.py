@@ -1,6 +1,6 @@
 """RMT-Swin: the Swin-shaped RMT of the supplement's ablations (Table 1, "RMT-Swin-T/S")."""
-from ..layers import RMTSwinStem
 from .rmt import RMT
+from .stem import RMTSwinStem
 
 
 class RMTSwin(RMT):

@@ -5,9 +5,9 @@ import torch
 from mmcv.cnn import build_norm_layer
 from torch import nn
 
-from .defaults import CONV_NORM_CFG
-from .grad_checkpoint import checkpointed
-from .layout import to_tokens
+from ..common.defaults import CONV_NORM_CFG
+from ..common.grad_checkpoint import checkpointed
+from ..common.layout import to_tokens
 from .position import PA
 
 

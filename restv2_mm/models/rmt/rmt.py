@@ -6,17 +6,11 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model.weight_init import constant_init, trunc_normal_init
 from torch import nn
 
-from ..layers import (
-    ACT_CFG,
-    CONV_NORM_CFG,
-    NORM_CFG,
-    ConvPatchMerging,
-    RetentionRelPos2d,
-    RMTBlock,
-    RMTStem,
-    checkpointed,
-)
-from .base import MultiScaleBackbone, check_norm_cfg
+from ..common import ACT_CFG, CONV_NORM_CFG, NORM_CFG, MultiScaleBackbone, check_norm_cfg, checkpointed
+from .block import RMTBlock
+from .patch_merging import ConvPatchMerging
+from .retention import RetentionRelPos2d
+from .stem import RMTStem
 
 # The official detection / segmentation backbones normalise each output with nn.LayerNorm(C),
 # whose eps is PyTorch's default, not the 1e-6 of the blocks.

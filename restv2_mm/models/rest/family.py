@@ -8,8 +8,9 @@ from mmengine.model.weight_init import constant_init, trunc_normal_
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import APE, EMSAv2, checkpointed, to_map
-from .base import MultiScaleBackbone
+from ..common import MultiScaleBackbone, checkpointed, to_map
+from .emsav2 import EMSAv2
+from .position import APE
 
 
 class ResTFamily(MultiScaleBackbone):

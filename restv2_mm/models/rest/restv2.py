@@ -6,19 +6,13 @@ import torch
 from mmengine.model.weight_init import constant_init
 from torch import nn
 
-from ..layers import (
-    ACT_CFG,
-    CONV_NORM_CFG,
-    NORM_CFG,
-    ConvStem,
-    PatchEmbed,
-    ResTv2Block,
-    check_pos_embed,
-    check_switches,
-    to_tokens,
-)
-from .base import check_norm_cfg
-from .rest_family import ResTFamily
+from ..common import ACT_CFG, CONV_NORM_CFG, NORM_CFG, check_norm_cfg, to_tokens
+from ..rmt.patch_merging import PatchEmbed
+from ..rmt.stem import ConvStem
+from .block import ResTv2Block
+from .emsav2 import check_switches
+from .family import ResTFamily
+from .position import check_pos_embed
 
 STYLES = ('global', 'win', 'cwin', 'hwin')
 
@@ -34,7 +28,7 @@ class ResTv2(ResTFamily):
     The paper's ablations (Table 2, appendices B and E) are switches, settable from a config
     (``model.backbone.up_mode='nearest'``); their defaults are the released model, state dict
     included. ``up_target``, ``up_mode``, ``branches`` and ``mhim`` go to every block's
-    :class:`~restv2_mm.models.layers.EMSAv2` (see it for their definitions); ``pos_embed`` to the
+    :class:`~restv2_mm.models.rest.EMSAv2` (see it for their definitions); ``pos_embed`` to the
     stem and the patch embeddings, or to the blocks for RPE.
 
     Args:

@@ -6,10 +6,10 @@ import torch
 from mmcv.cnn import build_norm_layer
 from torch import nn
 
-from .defaults import CONV_NORM_CFG, NORM_CFG
-from .grad_checkpoint import checkpointed
-from .layout import to_tokens
-from .position import build_position
+from ..common.defaults import CONV_NORM_CFG, NORM_CFG
+from ..common.grad_checkpoint import checkpointed
+from ..common.layout import to_tokens
+from ..rest.position import build_position
 
 
 class PatchEmbed(nn.Module):

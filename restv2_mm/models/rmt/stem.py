@@ -5,10 +5,10 @@ import torch
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
 
-from .defaults import ACT_CFG, CONV_NORM_CFG, NORM_CFG
-from .grad_checkpoint import checkpointed
-from .layout import to_tokens
-from .position import build_position
+from ..common.defaults import ACT_CFG, CONV_NORM_CFG, NORM_CFG
+from ..common.grad_checkpoint import checkpointed
+from ..common.layout import to_tokens
+from ..rest.position import build_position
 
 
 class ConvStem(nn.Module):
