@@ -12,11 +12,11 @@ from .block import ResTv2Block
 from .emsav2 import BRANCHES, UP_TARGETS, EMSAv2, check_switches, reduced_size
 from .family import ResTFamily
 from .mhim import interaction_attention
-from .patch_embed import ResTv1PatchEmbed
+from .patch_embed import PatchEmbed, ResTv1PatchEmbed
 from .position import APE, PA, PEG, POS_EMBEDS, build_position, check_pos_embed, relative_position
 from .restv1 import ResTv1
 from .restv2 import STYLES, ResTv2
-from .stem import ResTv1Stem
+from .stem import ConvStem, ResTv1Stem
 
 PVT_REQUIREMENT = ("PVTEMSAv2 extends mmdet's PyramidVisionTransformer: it needs mmdet >= 3.3 "
                    "with mmcv's compiled ops (the full mmcv 2.1 package, not mmcv-lite)")
@@ -53,6 +53,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ['APE', 'BRANCHES', 'PA', 'PEG', 'POS_EMBEDS', 'PVT_REQUIREMENT', 'STYLES', 'UP_TARGETS',
-           'EMSAv2', 'PVTEMSAv2', 'ResTFamily', 'ResTv1', 'ResTv1PatchEmbed', 'ResTv1Stem', 'ResTv2',
-           'ResTv2Block', 'build_position', 'build_pvt_emsav2', 'check_pos_embed', 'check_switches',
-           'interaction_attention', 'load_pvt_emsav2', 'reduced_size', 'relative_position']
+           'ConvStem', 'EMSAv2', 'PVTEMSAv2', 'PatchEmbed', 'ResTFamily', 'ResTv1', 'ResTv1PatchEmbed',
+           'ResTv1Stem', 'ResTv2', 'ResTv2Block', 'build_position', 'build_pvt_emsav2', 'check_pos_embed',
+           'check_switches', 'interaction_attention', 'load_pvt_emsav2', 'reduced_size',
+           'relative_position']

@@ -7,12 +7,12 @@ from mmengine.model.weight_init import constant_init
 from torch import nn
 
 from ..common import ACT_CFG, CONV_NORM_CFG, NORM_CFG, check_norm_cfg, to_tokens
-from ..rmt.patch_merging import PatchEmbed
-from ..rmt.stem import ConvStem
 from .block import ResTv2Block
 from .emsav2 import check_switches
 from .family import ResTFamily
+from .patch_embed import PatchEmbed
 from .position import check_pos_embed
+from .stem import ConvStem
 
 STYLES = ('global', 'win', 'cwin', 'hwin')
 
