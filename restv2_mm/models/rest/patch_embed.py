@@ -1,6 +1,6 @@
 """The stride-2 patch embeddings between stages: ResTv2's (appendix D, Table 4) and ResTv1's
 (official models/rest.py)."""
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 from mmcv.cnn import build_norm_layer
@@ -38,7 +38,7 @@ class PatchEmbed(nn.Module):
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
 
     def forward(self, x: torch.Tensor,
-                with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
+                with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes this embedding in backward instead of keeping its activations."""
         return checkpointed(self._embed, x, with_cp=with_cp)
 
@@ -71,7 +71,7 @@ class ResTv1PatchEmbed(nn.Module):
         self.pos = PA(embed_dims)
 
     def forward(self, x: torch.Tensor,
-                with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
+                with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes the PA after the BatchNorm in backward (the BatchNorm itself
         runs once, so its running statistics are updated once)."""
         return to_tokens(checkpointed(self.pos, self.norm(self.conv(x)), with_cp=with_cp))

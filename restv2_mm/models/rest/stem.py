@@ -1,6 +1,6 @@
 """The convolutional stems of ResTv2 (appendix D, Table 4) and ResTv1 (official models/rest.py,
 ``BasicStem``): stride 4, tokens and a position encoding out."""
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 from mmcv.cnn import build_activation_layer, build_norm_layer
@@ -51,7 +51,7 @@ class ConvStem(nn.Module):
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
 
     def forward(self, x: torch.Tensor,
-                with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
+                with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes the part after the last BatchNorm in backward (a BatchNorm run
         twice would update its running statistics twice)."""
         return checkpointed(self._tail, self.proj[:-1](x), with_cp=with_cp)
@@ -91,7 +91,7 @@ class ResTv1Stem(nn.Module):
         self.pos = PA(embed_dims)
 
     def forward(self, x: torch.Tensor,
-                with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
+                with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes the part after the last BatchNorm in backward (a BatchNorm run
         twice would update its running statistics twice)."""
         x = self.act(self.norm1(self.conv1(x)))
