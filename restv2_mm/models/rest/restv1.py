@@ -81,6 +81,7 @@ class ResTv1(ResTFamily):
             sr_ratios=[8, 4, 2, 1])),
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'sr_ratios')
+    # The official names of the stem and patch embeddings (models/rest.py).
     embed_names = ('stem', 'patch_embed_2', 'patch_embed_3', 'patch_embed_4')
     zero_conv_bias = False
     # ResTv1's stem is conv1/conv2/conv3 (models/rest.py); ResTv2's a proj Sequential.
