@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 
 from ..models import ResTv2
-from ..models.layers.grad_checkpoint import SELECTIVE_MIN_TORCH, selective_available
+from ..models.common.grad_checkpoint import SELECTIVE_MIN_TORCH, selective_available
 from ..ops import fast_path_enabled
 from ..ops.linear import _ONEDNN
 from ..utils.paths import PACKAGE, mim_root

@@ -1,16 +1,18 @@
-"""Models: backbones (one file per family), their layers, and checkpoint loading.
+"""Models: the ResT family (:mod:`.rest`: ResTv1, ResTv2, PVT-EMSAv2) and the RMT family
+(:mod:`.rmt`: RMT, RMT-Swin, the classifier neck) on the shared layers and backbone contract of
+:mod:`.common`, and checkpoint loading (:mod:`.utils`).
 
 The names here are the package's public model API, the ones the tools use."""
 from typing import Any
 
-from .backbones import RMT, MultiScaleBackbone, ResTv1, ResTv2, RMTSwin, build_pvt_emsav2, load_pvt_emsav2
-from .backbones.restv2 import STYLES
-from .necks import RMTClsNeck
+from .common import MultiScaleBackbone
+from .rest import STYLES, ResTv1, ResTv2, build_pvt_emsav2, load_pvt_emsav2
+from .rmt import RMT, RMTClsNeck, RMTSwin
 from .utils import WEIGHTS, convert_official_classifier, unwrap_state_dict
 
 
 def __getattr__(name: str) -> Any:
-    # PVTEMSAv2 imports mmdet's models on first access (see .backbones).
+    # PVTEMSAv2 imports mmdet's models on first access (see .rest).
     if name == 'PVTEMSAv2':
         return load_pvt_emsav2()
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -12,7 +12,7 @@ from torch import nn
 from helpers import REPO, run_tool
 from restv2_mm.analysis import GROUPS, analyze_flops
 from restv2_mm.models import ResTv2
-from restv2_mm.models.layers import EMSAv2
+from restv2_mm.models.rest import EMSAv2
 
 
 class SDPA(nn.Module):

@@ -6,7 +6,7 @@ from torch import nn
 
 import restv2_mm  # noqa: F401
 from restv2_mm.analysis import analyze_flops
-from restv2_mm.models.layers import RetentionRelPos2d, RMTBlock
+from restv2_mm.models.rmt import RetentionRelPos2d, RMTBlock
 
 
 class _Block(nn.Module):

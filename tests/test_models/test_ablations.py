@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from restv2_mm.models import ResTv1, ResTv2
-from restv2_mm.models.layers import EMSAv2, relative_position
+from restv2_mm.models.rest import EMSAv2, relative_position
 from restv2_mm.ops import fast_path
 
 TINY_DIMS = [96, 192, 384, 768]

@@ -7,7 +7,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from restv2_mm.models import ResTv1, ResTv2
-from restv2_mm.models.layers.grad_checkpoint import check_cp_mode, selective_available
+from restv2_mm.models.common.grad_checkpoint import check_cp_mode, selective_available
 
 # Selective checkpointing needs torch >= 2.4; on an older torch asking for it raises (last test).
 MODES = ('selective', 'full') if selective_available() else ('full', )

@@ -58,7 +58,7 @@ def test_classification_only_environment():
         import sys, torch
         import restv2_mm
         from mmpretrain.registry import MODELS
-        assert 'restv2_mm.models.backbones.pvt_emsav2' not in sys.modules
+        assert 'restv2_mm.models.rest.pvt_emsav2' not in sys.modules
         for arch, kind in [('tiny', 'ResTv2'), ('lite', 'ResTv1'), ('t', 'RMT')]:
             model = MODELS.build(dict(type=kind, arch=arch)).eval()
             print(kind, model(torch.randn(1, 3, 64, 64))[-1].shape[1])
@@ -80,10 +80,10 @@ def test_pvt_module_imported_only_when_used():
     out = run('', '''
         import sys
         import restv2_mm
-        print('BEFORE', 'restv2_mm.models.backbones.pvt_emsav2' in sys.modules)
+        print('BEFORE', 'restv2_mm.models.rest.pvt_emsav2' in sys.modules)
         from mmdet.registry import MODELS
         model = MODELS.build(dict(type='PVTEMSAv2', num_layers=[1, 1, 1, 1]))
-        print('AFTER', 'restv2_mm.models.backbones.pvt_emsav2' in sys.modules, type(model).__name__)
+        print('AFTER', 'restv2_mm.models.rest.pvt_emsav2' in sys.modules, type(model).__name__)
     ''')
     assert 'BEFORE False' in out and 'AFTER True PVTEMSAv2' in out
 

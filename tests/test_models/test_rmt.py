@@ -9,8 +9,8 @@ from torch import nn
 import restv2_mm  # noqa: F401
 from restv2_mm.analysis import count_params, flop_analyzer
 from restv2_mm.models import RMT, RMTClsNeck
-from restv2_mm.models.layers import RetentionRelPos2d
-from restv2_mm.models.layers.grad_checkpoint import selective_available
+from restv2_mm.models.common.grad_checkpoint import selective_available
+from restv2_mm.models.rmt import RetentionRelPos2d
 from restv2_mm.ops import fast_path
 
 ARCHS = ['tiny', 'small', 'base', 'large']
@@ -265,7 +265,7 @@ def test_fused_attention_equals_reference():
     path itself takes the matmuls for float masks (restv2_mm.ops.attention)."""
     import torch.nn.functional as F
 
-    from restv2_mm.models.layers import retention
+    from restv2_mm.models.rmt import retention
     model = RMT('tiny').eval()
     x = torch.randn(2, 3, 70, 45)
     with torch.no_grad():

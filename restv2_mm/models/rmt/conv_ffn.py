@@ -3,8 +3,8 @@ import torch
 from mmcv.cnn import build_activation_layer
 from torch import nn
 
-from .defaults import ACT_CFG
-from .dwconv import DWConv2d
+from ..common.defaults import ACT_CFG
+from ..common.dwconv import DWConv2d
 
 
 class ConvFFN(nn.Module):

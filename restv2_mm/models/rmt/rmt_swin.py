@@ -1,6 +1,8 @@
 """RMT-Swin: the Swin-shaped RMT of the supplement's ablations (Table 1, "RMT-Swin-T/S")."""
-from ..layers import RMTSwinStem
+from typing import Union
+
 from .rmt import RMT
+from .stem import RMTSwinStem
 
 
 class RMTSwin(RMT):
@@ -33,5 +35,5 @@ class RMTSwin(RMT):
     }
     stem_cls = RMTSwinStem
 
-    def __init__(self, arch='swin-t', **kwargs):
-        super().__init__(arch, **kwargs)
+    def __init__(self, arch: Union[str, dict] = 'swin-t', **kwargs):
+        super().__init__(arch=arch, **kwargs)

@@ -6,9 +6,9 @@ from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks import DropPath
 from torch import nn
 
+from ..common.defaults import ACT_CFG, NORM_CFG
+from ..common.dwconv import DWConv2d
 from .conv_ffn import ConvFFN
-from .defaults import ACT_CFG, NORM_CFG
-from .dwconv import DWConv2d
 from .retention import RelPos, VisionRetention
 
 

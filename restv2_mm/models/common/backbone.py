@@ -16,8 +16,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...utils.torch_compat import is_compiling
-from ..layers.grad_checkpoint import check_cp_mode
 from ..utils.checkpoint import load_pretrained, require_checkpoint
+from .grad_checkpoint import check_cp_mode
 
 DECAY_TYPES = ('stage_wise', 'layer_wise')
 CHECK_INPUT_ENV = 'RESTV2_CHECK_INPUT'
@@ -26,8 +26,9 @@ CHECK_INPUT_ENV = 'RESTV2_CHECK_INPUT'
 class MultiScaleBackbone(BaseModule):
     """Base of the four-stage backbones (stem = stage 0, stages 1..4 of strides 4, 8, 16, 32).
 
-    Subclasses set ``arch_zoo`` and ``arch_keys``, build their modules, call
-    :meth:`_finish_init` at the end of ``__init__``, and implement :meth:`_stage_modules`,
+    Subclasses set ``arch_zoo`` and ``arch_keys``, build their modules (the norm of output i
+    named ``out_norm_names[i]``), call :meth:`_finish_init` at the end of ``__init__``, and
+    implement :meth:`_stage_modules`,
     :meth:`_param_position` and :meth:`init_official`; :meth:`convert_state_dict` maps an official
     release's keys to theirs.
 
@@ -41,7 +42,7 @@ class MultiScaleBackbone(BaseModule):
         with_cp (bool | str): Gradient checkpointing of the blocks and embeddings (what it covers
             is the family's): False; True or ``'full'`` (recompute everything in backward);
             ``'selective'`` (keep matmul and attention outputs, recompute the cheap rest; see
-            :mod:`restv2_mm.models.layers.grad_checkpoint`).
+            :mod:`restv2_mm.models.common.grad_checkpoint`).
         drop_path_rate (float): Stochastic depth, linear over the blocks from 0. In [0, 1).
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, prefix=None,
             weights='model'|'ema', required=False)``; see :meth:`init_weights`.
@@ -51,6 +52,8 @@ class MultiScaleBackbone(BaseModule):
     """
 
     num_stages = 4
+    # The norm of each output (where there is one), by output index.
+    out_norm_names: Tuple[str, ...] = ('norm0', 'norm1', 'norm2', 'norm3')
     arch_zoo: Dict[str, dict] = {}
     # Required keys of an arch dict: ``arch_keys`` hold ``num_stages`` positive ints each (checked
     # here); ``arch_extra_keys`` hold anything else (ratios, flags), checked by ``_check_arch``.
@@ -69,10 +72,10 @@ class MultiScaleBackbone(BaseModule):
                                    'and it is unused with a fixed momentum',
     }
 
-    def __init__(self, arch: Union[str, dict], in_channels: int = 3,
+    def __init__(self, arch: Union[str, dict], *, in_channels: int = 3,
                  out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
-                 norm_eval: bool = False, with_cp: bool = False, drop_path_rate: float = 0.,
-                 init_cfg: Optional[dict] = None):
+                 norm_eval: bool = False, with_cp: Union[bool, str] = False,
+                 drop_path_rate: float = 0., init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = self.parse_arch(arch)
         self.arch = arch if isinstance(arch, str) else 'custom'
@@ -178,6 +181,15 @@ class MultiScaleBackbone(BaseModule):
     def drop_path_rates(self) -> List[float]:
         """Stochastic depth of every block, linear from 0 to ``drop_path_rate`` over all blocks."""
         return torch.linspace(0, self.drop_path_rate, sum(self.arch_settings['depths'])).tolist()
+
+    def stage_drop_path_rates(self) -> List[List[float]]:
+        """:meth:`drop_path_rates` split by stage: ``[i][j]`` is block j of stage i's."""
+        rates, depths = self.drop_path_rates(), self.arch_settings['depths']
+        return [rates[sum(depths[:i]):sum(depths[:i + 1])] for i in range(self.num_stages)]
+
+    def out_norm(self, i: int) -> nn.Module:
+        """The norm of output ``i`` (a stage index in ``out_indices``)."""
+        return getattr(self, self.out_norm_names[i])
 
     def check_input(self, x) -> None:
         """Check the input's type, rank, dtype, channels and size (free: metadata only); the

@@ -7,11 +7,11 @@ from mmcv.cnn import build_norm_layer
 from torch import nn
 
 from ...ops import attention, linear_add
-from .defaults import NORM_CFG
-from .layout import to_tokens
+from ..common.defaults import NORM_CFG
+from ..common.layout import to_tokens
+from ..common.upsample import build_upsample, check_up_mode, upsample
 from .mhim import interaction_attention
 from .position import relative_position
-from .upsample import build_upsample, check_up_mode, upsample
 
 UP_TARGETS = ('v', 'k', 'x', 'none')
 BRANCHES = ('both', 'attn', 'conv')

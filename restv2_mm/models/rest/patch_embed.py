@@ -1,15 +1,15 @@
-"""The stride-2 downsampling between stages: ResTv2's patch embedding (appendix D, Table 4) and
-RMT's patch merging (official code)."""
-from typing import Optional, Tuple
+"""The stride-2 patch embeddings between stages: ResTv2's (appendix D, Table 4) and ResTv1's
+(official models/rest.py)."""
+from typing import Optional, Tuple, Union
 
 import torch
 from mmcv.cnn import build_norm_layer
 from torch import nn
 
-from .defaults import CONV_NORM_CFG, NORM_CFG
-from .grad_checkpoint import checkpointed
-from .layout import to_tokens
-from .position import build_position
+from ..common.defaults import CONV_NORM_CFG, NORM_CFG
+from ..common.grad_checkpoint import checkpointed
+from ..common.layout import to_tokens
+from .position import PA, build_position
 
 
 class PatchEmbed(nn.Module):
@@ -38,7 +38,7 @@ class PatchEmbed(nn.Module):
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
 
     def forward(self, x: torch.Tensor,
-                with_cp: bool = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
+                with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes this embedding in backward instead of keeping its activations."""
         return checkpointed(self._embed, x, with_cp=with_cp)
 
@@ -48,24 +48,30 @@ class PatchEmbed(nn.Module):
         return self.norm(x), hw_shape
 
 
-class ConvPatchMerging(nn.Module):
-    """RMT's downsampling between stages: Conv3x3-s2-p1 then a BatchNorm, on channels-last maps
-    (official ``PatchMerging`` of ``classfication_release/RMT.py``; names ``reduction``, ``norm``).
+class ResTv1PatchEmbed(nn.Module):
+    """ResTv1 patch embedding: Conv3x3-s2-p1 (with bias), BatchNorm, PA; no LayerNorm.
+
+    Module names follow the official release (``conv``, ``norm``, ``pos.pa_conv``). The output
+    size is the conv's, ceil(H/2): the official code reports H // 2, which equals it for even H
+    and breaks the reshape after the stage for odd H.
 
     Args:
         in_channels (int): Channels of the previous stage.
         embed_dims (int): Channels of the next stage.
-        conv_norm_cfg (dict): The norm. Default: ``dict(type='BN')`` (official detection and
-            segmentation code: SyncBN).
+        conv_norm_cfg (dict): Norm after the conv. Default: ``dict(type='BN')``.
 
     Shape:
-        (N, H, W, in_channels) -> (N, ceil(H/2), ceil(W/2), embed_dims).
+        (N, in_channels, H, W) -> tokens (N, H' * W', embed_dims) with H' = ceil(H/2), and (H', W').
     """
 
     def __init__(self, in_channels: int, embed_dims: int, conv_norm_cfg: dict = CONV_NORM_CFG):
         super().__init__()
-        self.reduction = nn.Conv2d(in_channels, embed_dims, kernel_size=3, stride=2, padding=1)
+        self.conv = nn.Conv2d(in_channels, embed_dims, kernel_size=3, stride=2, padding=1)
         self.norm = build_norm_layer(conv_norm_cfg, embed_dims)[1]
+        self.pos = PA(embed_dims)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.reduction(x.permute(0, 3, 1, 2))).permute(0, 2, 3, 1)
+    def forward(self, x: torch.Tensor,
+                with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """``with_cp`` recomputes the PA after the BatchNorm in backward (the BatchNorm itself
+        runs once, so its running statistics are updated once)."""
+        return to_tokens(checkpointed(self.pos, self.norm(self.conv(x)), with_cp=with_cp))

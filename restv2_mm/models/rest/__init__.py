@@ -1,4 +1,6 @@
-"""Backbones, one file per family, on the shared contract of :mod:`.base`.
+"""ResT ("ResT: An Efficient Transformer for Visual Recognition", NeurIPS 2021; "ResT V2:
+Simpler, Faster and Stronger", NeurIPS 2022): the ResTv1, ResTv2 and PVT-EMSAv2 backbones and
+their layers (EMSA / EMSAv2, blocks, stems, patch embeddings, position encodings).
 
 ``PVTEMSAv2`` extends mmdet's PVT, whose import needs mmdet's models and so mmcv's compiled ops:
 it is imported on first use (``restv2_mm.models.PVTEMSAv2`` or building ``type='PVTEMSAv2'``),
@@ -6,12 +8,15 @@ so that a classification-only environment (mmpretrain with mmcv-lite) imports th
 """
 from typing import Any
 
-from .base import DECAY_TYPES, MultiScaleBackbone, check_norm_cfg
-from .rest_family import ResTFamily
+from .block import ResTv2Block
+from .emsav2 import BRANCHES, UP_TARGETS, EMSAv2, check_switches, reduced_size
+from .family import ResTFamily
+from .mhim import interaction_attention
+from .patch_embed import PatchEmbed, ResTv1PatchEmbed
+from .position import APE, PA, PEG, POS_EMBEDS, build_position, check_pos_embed, relative_position
 from .restv1 import ResTv1
-from .restv2 import ResTv2
-from .rmt import RMT
-from .rmt_swin import RMTSwin
+from .restv2 import STYLES, ResTv2
+from .stem import ConvStem, ResTv1Stem
 
 PVT_REQUIREMENT = ("PVTEMSAv2 extends mmdet's PyramidVisionTransformer: it needs mmdet >= 3.3 "
                    "with mmcv's compiled ops (the full mmcv 2.1 package, not mmcv-lite)")
@@ -47,5 +52,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
-__all__ = ['DECAY_TYPES', 'RMT', 'RMTSwin', 'MultiScaleBackbone', 'PVTEMSAv2', 'ResTFamily', 'ResTv1',
-           'ResTv2', 'build_pvt_emsav2', 'check_norm_cfg', 'load_pvt_emsav2']
+__all__ = ['APE', 'BRANCHES', 'PA', 'PEG', 'POS_EMBEDS', 'PVT_REQUIREMENT', 'STYLES', 'UP_TARGETS',
+           'ConvStem', 'EMSAv2', 'PVTEMSAv2', 'PatchEmbed', 'ResTFamily', 'ResTv1', 'ResTv1PatchEmbed',
+           'ResTv1Stem', 'ResTv2', 'ResTv2Block', 'build_position', 'build_pvt_emsav2', 'check_pos_embed',
+           'check_switches', 'interaction_attention', 'load_pvt_emsav2', 'reduced_size',
+           'relative_position']

@@ -6,17 +6,9 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model.weight_init import constant_init, trunc_normal_init
 from torch import nn
 
-from ..layers import (
-    ACT_CFG,
-    CONV_NORM_CFG,
-    NORM_CFG,
-    ConvPatchMerging,
-    RetentionRelPos2d,
-    RMTBlock,
-    RMTStem,
-    checkpointed,
-)
-from .base import MultiScaleBackbone, check_norm_cfg
+from ..common import ACT_CFG, CONV_NORM_CFG, NORM_CFG, MultiScaleBackbone, check_norm_cfg
+from .stage import RMTStage
+from .stem import RMTStem
 
 # The official detection / segmentation backbones normalise each output with nn.LayerNorm(C),
 # whose eps is PyTorch's default, not the 1e-6 of the blocks.
@@ -29,52 +21,6 @@ def _numbers(value, n: int, low: float, strict: bool) -> bool:
     return (isinstance(value, (list, tuple)) and len(value) == n
             and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                     and (v > low if strict else v >= low) for v in value))
-
-
-class RMTStage(nn.Module):
-    """One RMT stage (official ``BasicLayer``): the stage's decay and rotary tables (``Relpos``),
-    its blocks, and the patch merging into the next stage (``downsample``; None in the last).
-
-    Args:
-        embed_dims (int): Channels C.
-        out_dims (int, optional): Channels of the next stage; None: no downsampling.
-        depth (int): Blocks.
-        num_heads (int): Retention heads.
-        init_value (float): a of the decay range (supplement Table 4).
-        heads_range (float): b - a.
-        mlp_ratio (float): FFN width over C.
-        decomposed (bool): Decomposed retention (official ``chunkwise_recurrent``).
-        drop_paths (Sequence[float]): Stochastic depth of each block.
-        layer_scale_init (float, optional): Layer-scale start value, None for none.
-        decay_exponent (float): gamma ** e (supplement C).
-        norm_cfg, act_cfg, conv_norm_cfg (dict): As :class:`RMT`.
-
-    Shape:
-        (B, H, W, C) -> ((B, H, W, C), (B, ceil(H/2), ceil(W/2), out_dims)), the second the first
-        where there is no downsampling.
-    """
-
-    def __init__(self, embed_dims: int, out_dims: Optional[int], depth: int, num_heads: int,
-                 init_value: float, heads_range: float, mlp_ratio: float, decomposed: bool,
-                 drop_paths: Sequence[float], layer_scale_init: Optional[float],
-                 decay_exponent: float, norm_cfg: dict, act_cfg: dict, conv_norm_cfg: dict):
-        super().__init__()
-        self.decomposed = decomposed
-        self.Relpos = RetentionRelPos2d(embed_dims, num_heads, init_value, heads_range,
-                                        decay_exponent)
-        self.blocks = nn.ModuleList(
-            RMTBlock(embed_dims, num_heads, mlp_ratio, decomposed, drop_path=drop_paths[j],
-                     layer_scale_init=layer_scale_init, norm_cfg=norm_cfg, act_cfg=act_cfg)
-            for j in range(depth))
-        self.downsample = None if out_dims is None else \
-            ConvPatchMerging(embed_dims, out_dims, conv_norm_cfg)
-
-    def forward(self, x: torch.Tensor,
-                with_cp: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
-        rel_pos = self.Relpos(x.shape[1:3], self.decomposed)
-        for blk in self.blocks:
-            x = checkpointed(blk, x, rel_pos, with_cp=with_cp)
-        return x, (x if self.downsample is None else self.downsample(x))
 
 
 class RMT(MultiScaleBackbone):
@@ -118,8 +64,9 @@ class RMT(MultiScaleBackbone):
         conv_norm_cfg (dict): The BatchNorms of the stem and the patch merging. Default:
             ``dict(type='BN')``; the official detection/segmentation code uses SyncBN
             (``dict(type='SyncBN')``).
-        with_cp (bool): Gradient checkpointing of every block (the stem and patch merging end in
-            a BatchNorm, which a recomputation would update twice). Default: False.
+        with_cp (bool | str): Gradient checkpointing of every block (the stem and patch merging
+            end in a BatchNorm, which a recomputation would update twice): False, True or
+            ``'full'``, or ``'selective'`` (see :class:`MultiScaleBackbone`). Default: False.
         pretrain_img_size (int): res_ori of supplement C: the resolution gamma was trained at.
             Default: 224.
         img_size (int): res_new: every gamma becomes gamma ** (res_ori / res_new) (e.g. 384 to
@@ -198,12 +145,13 @@ class RMT(MultiScaleBackbone):
                  out_norm_cfg: Optional[dict] = OUT_NORM_CFG,
                  act_cfg: dict = ACT_CFG,
                  conv_norm_cfg: dict = CONV_NORM_CFG,
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  pretrain_img_size: int = 224,
                  img_size: int = 224,
                  init_cfg: Optional[dict] = None):
-        super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval, with_cp,
-                         drop_path_rate, init_cfg)
+        super().__init__(arch=arch, in_channels=in_channels, out_indices=out_indices,
+                         frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
+                         drop_path_rate=drop_path_rate, init_cfg=init_cfg)
         check_norm_cfg(norm_cfg)
         if out_norm_cfg is not None:
             check_norm_cfg(out_norm_cfg, 'out_norm_cfg')
@@ -215,21 +163,33 @@ class RMT(MultiScaleBackbone):
         s = self.arch_settings
         dims = s['embed_dims']
         layer_init = s.get('layer_init_values', LAYER_INIT_VALUES)
-        dpr = self.drop_path_rates()
-        self.patch_embed = self.stem_cls(in_channels, dims[0], conv_norm_cfg, act_cfg)
-        self.layers = nn.ModuleList()
-        for i in range(self.num_stages):
-            first = sum(s['depths'][:i])
-            self.layers.append(RMTStage(
-                dims[i], dims[i + 1] if i < self.num_stages - 1 else None, s['depths'][i],
-                s['num_heads'][i], s['init_values'][i], s['heads_ranges'][i], s['mlp_ratios'][i],
-                s['chunkwise_recurrents'][i], dpr[first:first + s['depths'][i]],
-                layer_init if s['layerscales'][i] else None, self.decay_exponent, norm_cfg,
-                act_cfg, conv_norm_cfg))
+        drop_paths = self.stage_drop_path_rates()
+
+        # Stem (stride 4); four stages of RMT blocks, each but the last ending in the patch
+        # merging (stride 2) into the next.
+        self.patch_embed = self.stem_cls(in_channels=in_channels, embed_dims=dims[0],
+                                         conv_norm_cfg=conv_norm_cfg, act_cfg=act_cfg)
+        self.layers = nn.ModuleList(
+            RMTStage(embed_dims=dims[i],
+                     out_dims=dims[i + 1] if i < self.num_stages - 1 else None,
+                     depth=s['depths'][i],
+                     num_heads=s['num_heads'][i],
+                     init_value=s['init_values'][i],
+                     heads_range=s['heads_ranges'][i],
+                     mlp_ratio=s['mlp_ratios'][i],
+                     decomposed=s['chunkwise_recurrents'][i],
+                     drop_paths=drop_paths[i],
+                     layer_scale_init=layer_init if s['layerscales'][i] else None,
+                     decay_exponent=self.decay_exponent,
+                     norm_cfg=norm_cfg,
+                     act_cfg=act_cfg,
+                     conv_norm_cfg=conv_norm_cfg)
+            for i in range(self.num_stages))
+        # A LayerNorm per output (detection / segmentation), none for the official classifier.
         self.with_out_norms = out_norm_cfg is not None
         if self.with_out_norms:
             for i in self.out_indices:
-                self.add_module(f'norm{i}', build_norm_layer(out_norm_cfg, dims[i])[1])
+                self.add_module(self.out_norm_names[i], build_norm_layer(out_norm_cfg, dims[i])[1])
         self._finish_init()
 
     # ----------------------------------------------------------------------------- arguments
@@ -275,8 +235,8 @@ class RMT(MultiScaleBackbone):
             if parts[2] == 'downsample':
                 return i + 2, 'first'
             return i + 1, int(parts[3]) if parts[2] == 'blocks' else 'first'
-        if parts[0].startswith('norm') and parts[0][4:].isdigit():
-            return int(parts[0][4:]) + 1, 'last'
+        if parts[0] in self.out_norm_names:
+            return self.out_norm_names.index(parts[0]) + 1, 'last'
         return None
 
     def init_official(self) -> None:
@@ -310,6 +270,6 @@ class RMT(MultiScaleBackbone):
             out, x = layer(x, with_cp=self.with_cp)
             if i in self.out_indices:
                 if self.with_out_norms:
-                    out = getattr(self, f'norm{i}')(out)
+                    out = self.out_norm(i)(out)
                 outs.append(out.permute(0, 3, 1, 2).contiguous())
         return tuple(outs)

@@ -8,7 +8,7 @@ from mmdet.models.backbones.pvt import PyramidVisionTransformer, SpatialReductio
 from torch import nn
 
 from ...ops import attention
-from ..layers import NORM_CFG, build_upsample, to_map, to_tokens, upsample
+from ..common import NORM_CFG, build_upsample, to_map, to_tokens, upsample
 from ..utils.checkpoint import load_pretrained, require_checkpoint
 
 

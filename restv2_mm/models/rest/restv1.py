@@ -2,16 +2,15 @@
 the model ResTv2 is built from (ResTv2 section 3.1)."""
 from typing import Optional, Sequence, Union
 
-from ..layers import (
-    ACT_CFG,
-    CONV_NORM_CFG,
-    ResTv1PatchEmbed,
-    ResTv1Stem,
-    ResTv2Block,
-    check_switches,
-)
-from .base import check_norm_cfg
-from .rest_family import ResTFamily
+from mmcv.cnn import build_norm_layer
+from torch import nn
+
+from ..common import ACT_CFG, CONV_NORM_CFG, check_norm_cfg
+from .block import ResTv2Block
+from .emsav2 import check_switches
+from .family import ResTFamily
+from .patch_embed import ResTv1PatchEmbed
+from .stem import ResTv1Stem
 
 # Every LayerNorm of the official ResTv1 (models/rest.py: nn.LayerNorm's default eps).
 V1_NORM_CFG = dict(type='LN', eps=1e-5)
@@ -21,7 +20,7 @@ class ResTv1(ResTFamily):
     """ResTv1 backbone with multi-scale outputs, as released in github.com/wofmanaf/ResT
     (``models/rest.py``; official checkpoints load unchanged, under ``model``).
 
-    A BatchNorm stem (:class:`~restv2_mm.models.layers.ResTv1Stem`, stride 4) and three stride-2
+    A BatchNorm stem (:class:`~restv2_mm.models.rest.ResTv1Stem`, stride 4) and three stride-2
     BatchNorm patch embeddings (``patch_embed_{2,3,4}``), each with PA and no LayerNorm, then
     stages of EMSA blocks: the blocks of ResTv2 without the upsampling branch and with ResTv1's
     multi-head interaction (``transform_conv`` + InstanceNorm on the attention map where a stage
@@ -48,8 +47,9 @@ class ResTv1(ResTFamily):
         act_cfg (dict): MLP activation. Default: ``dict(type='GELU')``.
         conv_norm_cfg (dict): The BatchNorms of the stem and the patch embeddings.
             Default: ``dict(type='BN')``.
-        with_cp (bool): Gradient checkpointing of every block, and of the stem's and patch
-            embeddings' part after their last BatchNorm. Default: False.
+        with_cp (bool | str): Gradient checkpointing of every block, and of the stem's and patch
+            embeddings' part after their last BatchNorm: False, True or ``'full'``, or
+            ``'selective'`` (see :class:`~restv2_mm.models.MultiScaleBackbone`). Default: False.
         up_target (str): ``'none'`` (default, ResTv1) or ``'v'``, ``'k'``, ``'x'``: ResTv2's
             upsampling branch added to EMSA (appendix A's "ResTv1 with upsampling" read
             literally; the paper's ResTv1-EMSAv2-Lite figures are ``ResTv2('lite', mhim=True)``).
@@ -81,7 +81,8 @@ class ResTv1(ResTFamily):
             sr_ratios=[8, 4, 2, 1])),
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'sr_ratios')
-    embed_prefix = 'patch_embed_'
+    # The official names of the stem and patch embeddings (models/rest.py).
+    embed_names = ('stem', 'patch_embed_2', 'patch_embed_3', 'patch_embed_4')
     zero_conv_bias = False
     # ResTv1's stem is conv1/conv2/conv3 (models/rest.py); ResTv2's a proj Sequential.
     official_prefixes = ('stem.conv1.', )
@@ -98,25 +99,36 @@ class ResTv1(ResTFamily):
                  norm_cfg: dict = V1_NORM_CFG,
                  act_cfg: dict = ACT_CFG,
                  conv_norm_cfg: dict = CONV_NORM_CFG,
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  up_target: str = 'none',
                  up_mode: str = 'pixel_shuffle',
                  mhim: bool = True,
                  init_cfg: Optional[dict] = None):
-        super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval, with_cp,
-                         drop_path_rate, init_cfg)
+        super().__init__(arch=arch, in_channels=in_channels, out_indices=out_indices,
+                         frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
+                         drop_path_rate=drop_path_rate, init_cfg=init_cfg)
         check_norm_cfg(norm_cfg)
         check_switches(up_target, up_mode, mhim=mhim)
         settings = self.arch_settings
         dims = self.embed_dims
         attn_cfg = dict(up_target=up_target, up_mode=up_mode, mhim=mhim)
 
-        self.stem = ResTv1Stem(in_channels, dims[0], conv_norm_cfg)
-        self._add_stages(
-            lambda i: ResTv1PatchEmbed(dims[i - 1], dims[i], conv_norm_cfg),
-            lambda i, j, drop_path: ResTv2Block(
-                dims[i], settings['num_heads'][i], settings['sr_ratios'][i], mlp_ratio=mlp_ratio,
-                drop_path=drop_path, qkv_bias=qkv_bias, norm_cfg=norm_cfg, act_cfg=act_cfg,
-                attn_cfg=attn_cfg),
-            norm_cfg)
+        drop_paths = self.stage_drop_path_rates()
+
+        # Stem (stride 4); per stage a patch embedding (stride 2, stages 2-4) and EMSA blocks.
+        self.stem = ResTv1Stem(in_channels=in_channels, embed_dims=dims[0],
+                               conv_norm_cfg=conv_norm_cfg)
+        for i in range(self.num_stages):
+            if i > 0:
+                self.add_module(self.embed_names[i], ResTv1PatchEmbed(
+                    in_channels=dims[i - 1], embed_dims=dims[i], conv_norm_cfg=conv_norm_cfg))
+            self.add_module(self.stage_names[i], nn.ModuleList(
+                ResTv2Block(embed_dims=dims[i], num_heads=settings['num_heads'][i],
+                            sr_ratio=settings['sr_ratios'][i], mlp_ratio=mlp_ratio,
+                            drop_path=drop_path, qkv_bias=qkv_bias, norm_cfg=norm_cfg,
+                            act_cfg=act_cfg, attn_cfg=attn_cfg)
+                for drop_path in drop_paths[i]))
+        # A LayerNorm per output.
+        for i in self.out_indices:
+            self.add_module(self.out_norm_names[i], build_norm_layer(norm_cfg, dims[i])[1])
         self._finish_init()

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ...ops import attention
-from .dwconv import DWConv2d
+from ..common.dwconv import DWConv2d
 
 RelPos = Tuple[Tuple[torch.Tensor, torch.Tensor],
                Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]]

@@ -6,7 +6,7 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import nn
 
-from ..layers import CONV_NORM_CFG
+from ..common.defaults import CONV_NORM_CFG
 
 
 class RMTClsNeck(BaseModule):

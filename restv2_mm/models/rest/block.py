@@ -7,10 +7,10 @@ from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks import DropPath
 from torch import nn
 
-from .defaults import ACT_CFG, NORM_CFG
+from ..common.defaults import ACT_CFG, NORM_CFG
+from ..common.mlp import Mlp
+from ..common.window import window_merge, window_partition
 from .emsav2 import EMSAv2
-from .mlp import Mlp
-from .window import window_merge, window_partition
 
 
 class ResTv2Block(nn.Module):

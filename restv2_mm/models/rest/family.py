@@ -1,27 +1,35 @@
 """What ResTv1 and ResTv2 share: stem, three stride-2 patch embeddings, stages of pre-norm EMSA
 blocks, a LayerNorm per output, and the official releases' module names."""
-from typing import Callable, List, Optional, Tuple
+from typing import List, Tuple
 
 import torch
-from mmcv.cnn import build_norm_layer
 from mmengine.model.weight_init import constant_init, trunc_normal_
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import APE, EMSAv2, checkpointed, to_map
-from .base import MultiScaleBackbone
+from ..common import MultiScaleBackbone, checkpointed, to_map
+from .emsav2 import EMSAv2
+from .position import APE
 
 
 class ResTFamily(MultiScaleBackbone):
     """Base of :class:`ResTv1` and :class:`ResTv2` (github.com/wofmanaf/ResT).
 
-    Module names are the official ones: ``stem``, ``{embed_prefix}{2,3,4}`` (the patch
-    embeddings), ``stage{1..4}`` (lists of blocks), and ``norm{i}`` for each output ``i`` (the
-    official final ``norm`` is ``norm3``). A subclass builds ``stem`` and calls
-    :meth:`_add_stages`; stage i (0-based) has stride ``4 * 2**i``.
+    Stage i (0-based, stride ``4 * 2**i``) is an embedding (the stem for stage 0, a stride-2
+    patch embedding after it), a list of blocks, and for ResTv2's CWin style a residual conv.
+    Their module names are the official ones, listed in :attr:`embed_names`,
+    :attr:`stage_names` and :attr:`extra_names`; output i has the LayerNorm
+    ``out_norm_names[i]`` (``norm{i}``; the official final ``norm`` is ``norm3``). A subclass's
+    ``__init__`` builds them under these names, stage by stage.
     """
 
-    embed_prefix = 'patch_'
+    # The stem, then the patch embedding into stages 2-4 (ResTv1 names them patch_embed_{2,3,4}).
+    embed_names: Tuple[str, ...] = ('stem', 'patch_2', 'patch_3', 'patch_4')
+    # The blocks of each stage (an nn.ModuleList).
+    stage_names: Tuple[str, ...] = ('stage1', 'stage2', 'stage3', 'stage4')
+    # Per-stage modules after the blocks (ResTv2's CWin convs), where present; frozen and
+    # lr-decayed with the stage's last block.
+    extra_names: Tuple[str, ...] = ()
     # Keys that mark an official (github.com/wofmanaf/ResT) checkpoint of either version.
     official_prefixes = ('stem.', 'stage1.')
     checkpoint_ignored = {
@@ -35,53 +43,40 @@ class ResTFamily(MultiScaleBackbone):
         r'norm[0-2]\.': 'the norms of outputs 0-2: an official or mmpretrain classifier has only '
                         'the final one (norm3)',
     }
-    # Per-stage modules beyond the blocks (ResTv2's CWin convs), frozen and lr-decayed with the
-    # stage's last block.
-    stage_extras: Tuple[str, ...] = ()
     # The official ResTv2 init zeroes every conv bias; ResTv1's leaves PyTorch's default.
     zero_conv_bias = True
 
-    def _add_stages(self, make_embed: Callable[[int], nn.Module],
-                    make_block: Callable[[int, int, float], nn.Module], norm_cfg: dict,
-                    make_extra: Optional[Callable[[int], Optional[Tuple[str, nn.Module]]]] = None
-                    ) -> None:
-        """Register the patch embeddings (``make_embed(i)``, i = 1..3), the blocks
-        (``make_block(stage, index, drop_path)``), the extras (``make_extra(i)``: a (name,
-        module) pair or None) stage by stage, then an output norm per ``out_indices``."""
-        dpr = self.drop_path_rates()
-        depths = self.arch_settings['depths']
-        cur = 0
-        for i in range(self.num_stages):
-            if i > 0:
-                self.add_module(f'{self.embed_prefix}{i + 1}', make_embed(i))
-            self.add_module(f'stage{i + 1}', nn.ModuleList(
-                make_block(i, j, dpr[cur + j]) for j in range(depths[i])))
-            extra = make_extra(i) if make_extra is not None else None
-            if extra is not None:
-                self.add_module(*extra)
-            cur += depths[i]
-        for i in self.out_indices:
-            self.add_module(f'norm{i}', build_norm_layer(norm_cfg, self.embed_dims[i])[1])
+    @property
+    def embeds(self) -> List[nn.Module]:
+        """The embedding of each stage: the stem, then the three patch embeddings."""
+        return [getattr(self, name) for name in self.embed_names]
+
+    @property
+    def stages(self) -> List[nn.ModuleList]:
+        """The blocks of each stage."""
+        return [getattr(self, name) for name in self.stage_names]
 
     # ----------------------------------------------------------------------------- family hooks
     def _stage_modules(self, stage: int) -> List[nn.Module]:
         if stage == 0:
             return [self.stem]
-        names = [f'stage{stage}'] + [f'{p}{stage}' for p in self.stage_extras]
+        i = stage - 1
+        names = [self.stage_names[i], *self.extra_names[i:i + 1]]
         if stage > 1:
-            names.append(f'{self.embed_prefix}{stage}')
+            names.append(self.embed_names[i])
         return [getattr(self, n) for n in names if hasattr(self, n)]
 
     def _param_position(self, name: str):
         first = name.split('.')[0]
-        if first == 'stem':
+        if first == self.embed_names[0]:
             return 0, 'first'
-        heads = ((self.embed_prefix, 'first'), *((p, 'last') for p in self.stage_extras),
-                 ('stage', None), ('norm', 'last'))
-        for head, where in heads:
-            if first.startswith(head) and first[len(head):].isdigit():
-                stage = int(first[len(head):]) + (head == 'norm')
-                return stage, int(name.split('.')[1]) if where is None else where
+        if first in self.embed_names:
+            return self.embed_names.index(first) + 1, 'first'
+        if first in self.stage_names:
+            return self.stage_names.index(first) + 1, int(name.split('.')[1])
+        for names in (self.extra_names, self.out_norm_names):
+            if first in names:
+                return names.index(first) + 1, 'last'
         return None
 
     def init_official(self) -> None:
@@ -103,7 +98,7 @@ class ResTFamily(MultiScaleBackbone):
         self._init_extras()
 
     def _init_extras(self) -> None:
-        """Initialise what :meth:`_add_stages`' ``make_extra`` added."""
+        """Initialise the modules of :attr:`extra_names`."""
 
     @classmethod
     def convert_state_dict(cls, state: dict) -> dict:
@@ -113,11 +108,6 @@ class ResTFamily(MultiScaleBackbone):
                 for k, v in state.items()}
 
     # ----------------------------------------------------------------------------- forward
-    def _run_stage(self, i: int, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
-        for blk in getattr(self, f'stage{i + 1}'):
-            x = checkpointed(blk, x, hw_shape, with_cp=self.with_cp)
-        return x
-
     def _stage_end(self, i: int, x: torch.Tensor,
                    tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(map, tokens) after stage ``i``'s blocks; a family adds its extras here."""
@@ -126,13 +116,13 @@ class ResTFamily(MultiScaleBackbone):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self.check_input(x)
         outs = []
-        for i in range(self.num_stages):
-            embed = self.stem if i == 0 else getattr(self, f'{self.embed_prefix}{i + 1}')
+        for i, (embed, blocks) in enumerate(zip(self.embeds, self.stages)):
             tokens, hw_shape = embed(x, with_cp=self.with_cp)
-            tokens = self._run_stage(i, tokens, hw_shape)
+            for block in blocks:
+                tokens = checkpointed(block, tokens, hw_shape, with_cp=self.with_cp)
             x = to_map(tokens, hw_shape)  # the next patch embedding needs a map
             x, tokens = self._stage_end(i, x, tokens)
             if i in self.out_indices:
-                out = getattr(self, f'norm{i}')(tokens)
+                out = self.out_norm(i)(tokens)
                 outs.append(to_map(out, hw_shape).contiguous())
         return tuple(outs)

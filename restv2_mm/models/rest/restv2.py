@@ -3,22 +3,17 @@ import math
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmcv.cnn import build_norm_layer
 from mmengine.model.weight_init import constant_init
 from torch import nn
 
-from ..layers import (
-    ACT_CFG,
-    CONV_NORM_CFG,
-    NORM_CFG,
-    ConvStem,
-    PatchEmbed,
-    ResTv2Block,
-    check_pos_embed,
-    check_switches,
-    to_tokens,
-)
-from .base import check_norm_cfg
-from .rest_family import ResTFamily
+from ..common import ACT_CFG, CONV_NORM_CFG, NORM_CFG, check_norm_cfg, to_tokens
+from .block import ResTv2Block
+from .emsav2 import check_switches
+from .family import ResTFamily
+from .patch_embed import PatchEmbed
+from .position import check_pos_embed
+from .stem import ConvStem
 
 STYLES = ('global', 'win', 'cwin', 'hwin')
 
@@ -34,7 +29,7 @@ class ResTv2(ResTFamily):
     The paper's ablations (Table 2, appendices B and E) are switches, settable from a config
     (``model.backbone.up_mode='nearest'``); their defaults are the released model, state dict
     included. ``up_target``, ``up_mode``, ``branches`` and ``mhim`` go to every block's
-    :class:`~restv2_mm.models.layers.EMSAv2` (see it for their definitions); ``pos_embed`` to the
+    :class:`~restv2_mm.models.rest.EMSAv2` (see it for their definitions); ``pos_embed`` to the
     stem and the patch embeddings, or to the blocks for RPE.
 
     Args:
@@ -60,8 +55,10 @@ class ResTv2(ResTFamily):
         act_cfg (dict): MLP activation. Default: ``dict(type='GELU')``.
         conv_norm_cfg (dict): Norm of the stem's two 3x3 convs. Default: ``dict(type='BN')``;
             ``dict(type='SyncBN')`` synchronises its statistics across GPUs.
-        with_cp (bool): Gradient checkpointing of every block and patch embedding, and of the
-            stem after its last BatchNorm (saves memory, costs a second forward). Default: False.
+        with_cp (bool | str): Gradient checkpointing of every block and patch embedding, and of
+            the stem after its last BatchNorm (saves memory, costs a second forward): False, True
+            or ``'full'`` (recompute everything), or ``'selective'`` (keep the matmul and
+            attention outputs; see :class:`~restv2_mm.models.MultiScaleBackbone`). Default: False.
         style (str): Fine-tuning style of paper 5.1 / Table 3. ``'global'`` (default): EMSAv2 over
             the whole map (section 3.2). ``'win'``: every block's EMSAv2 inside non-overlapping
             windows. ``'cwin'``: ``'win'`` plus a residual 7x7 depth-wise conv after the last block
@@ -118,7 +115,8 @@ class ResTv2(ResTFamily):
                      sr_ratios=[8, 4, 2, 1]),
     }
     arch_keys = ('embed_dims', 'depths', 'num_heads', 'sr_ratios')
-    stage_extras = ('cwin_conv', )
+    # CWin's residual depth-wise convs after each stage's blocks (style='cwin' only).
+    extra_names = ('cwin_conv1', 'cwin_conv2', 'cwin_conv3', 'cwin_conv4')
     checkpoint_optional = {
         **ResTFamily.checkpoint_optional,
         r'cwin_conv[1-4]\.': "CWin's depth-wise 7x7 convs (paper 5.1), added for fine-tuning and "
@@ -137,7 +135,7 @@ class ResTv2(ResTFamily):
                  norm_cfg: dict = NORM_CFG,
                  act_cfg: dict = ACT_CFG,
                  conv_norm_cfg: dict = CONV_NORM_CFG,
-                 with_cp: bool = False,
+                 with_cp: Union[bool, str] = False,
                  style: str = 'global',
                  window_size: Union[int, Sequence[int]] = (64, 32, 16, 8),
                  up_target: str = 'v',
@@ -147,8 +145,9 @@ class ResTv2(ResTFamily):
                  pos_embed: str = 'pa',
                  pretrain_img_size: Union[int, Sequence[int]] = 224,
                  init_cfg: Optional[dict] = None):
-        super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval, with_cp,
-                         drop_path_rate, init_cfg)
+        super().__init__(arch=arch, in_channels=in_channels, out_indices=out_indices,
+                         frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
+                         drop_path_rate=drop_path_rate, init_cfg=init_cfg)
         check_norm_cfg(norm_cfg)
         if style not in STYLES:
             raise ValueError(f'style must be one of {STYLES}, got {style!r}')
@@ -156,32 +155,36 @@ class ResTv2(ResTFamily):
         check_switches(up_target, up_mode, branches, mhim, rpe=pos_embed == 'rpe')
         self.style = style
         self.window_size = self._parse_window_size(window_size)
-        sizes = stage_sizes(pretrain_img_size)
+        sizes = stage_sizes(pretrain_img_size)  # at the pre-training input: APE and RPE tables
         settings = self.arch_settings
         depths, dims = settings['depths'], self.embed_dims
-        attn_cfg = dict(up_target=up_target, up_mode=up_mode, branches=branches, mhim=mhim)
+        drop_paths = self.stage_drop_path_rates()
 
-        self.stem = ConvStem(in_channels, dims[0], conv_norm_cfg=conv_norm_cfg, norm_cfg=norm_cfg,
-                             pos_embed=pos_embed, pos_size=sizes[0])
-
-        def block(i, j, drop_path):
-            rpe_size = sizes[i] if pos_embed == 'rpe' else None
-            return ResTv2Block(dims[i], settings['num_heads'][i], settings['sr_ratios'][i],
-                               mlp_ratio=mlp_ratio, drop_path=drop_path, qkv_bias=qkv_bias,
-                               window_size=self._block_window(i, j, depths[i]),
-                               norm_cfg=norm_cfg, act_cfg=act_cfg,
-                               attn_cfg=dict(attn_cfg, rpe_size=rpe_size))
-
-        def cwin(i):
-            if style != 'cwin':
-                return None
-            return f'cwin_conv{i + 1}', nn.Conv2d(dims[i], dims[i], kernel_size=7, padding=3,
-                                                  groups=dims[i])
-
-        self._add_stages(
-            lambda i: PatchEmbed(dims[i - 1], dims[i], norm_cfg, pos_embed=pos_embed,
-                                 pos_size=sizes[i]),
-            block, norm_cfg, make_extra=cwin)
+        # Stem (stride 4); per stage a patch embedding (stride 2, stages 2-4), EMSAv2 blocks, and
+        # for CWin a residual depth-wise 7x7 conv after them.
+        self.stem = ConvStem(in_channels=in_channels, embed_dims=dims[0],
+                             conv_norm_cfg=conv_norm_cfg, norm_cfg=norm_cfg, pos_embed=pos_embed,
+                             pos_size=sizes[0])
+        for i in range(self.num_stages):
+            if i > 0:
+                self.add_module(self.embed_names[i], PatchEmbed(
+                    in_channels=dims[i - 1], embed_dims=dims[i], norm_cfg=norm_cfg,
+                    pos_embed=pos_embed, pos_size=sizes[i]))
+            attn_cfg = dict(up_target=up_target, up_mode=up_mode, branches=branches, mhim=mhim,
+                            rpe_size=sizes[i] if pos_embed == 'rpe' else None)
+            self.add_module(self.stage_names[i], nn.ModuleList(
+                ResTv2Block(embed_dims=dims[i], num_heads=settings['num_heads'][i],
+                            sr_ratio=settings['sr_ratios'][i], mlp_ratio=mlp_ratio,
+                            drop_path=drop_path, qkv_bias=qkv_bias,
+                            window_size=self._block_window(i, j, depths[i]), norm_cfg=norm_cfg,
+                            act_cfg=act_cfg, attn_cfg=attn_cfg)
+                for j, drop_path in enumerate(drop_paths[i])))
+            if style == 'cwin':
+                self.add_module(self.extra_names[i], nn.Conv2d(
+                    dims[i], dims[i], kernel_size=7, padding=3, groups=dims[i]))
+        # A LayerNorm per output.
+        for i in self.out_indices:
+            self.add_module(self.out_norm_names[i], build_norm_layer(norm_cfg, dims[i])[1])
         self._init_extras()
         self._finish_init()
 
@@ -206,14 +209,14 @@ class ResTv2(ResTFamily):
     # ----------------------------------------------------------------------------- family hooks
     def _init_extras(self) -> None:
         # Zero residual convs: a CWin model starts exactly equal to Win (and to its checkpoint).
-        for i in range(1, self.num_stages + 1):
-            if hasattr(self, f'cwin_conv{i}'):
-                constant_init(getattr(self, f'cwin_conv{i}'), val=0., bias=0.)
+        for name in self.extra_names:
+            if hasattr(self, name):
+                constant_init(getattr(self, name), val=0., bias=0.)
 
     def _stage_end(self, i: int, x: torch.Tensor,
                    tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         if self.style == 'cwin':
-            x = x + getattr(self, f'cwin_conv{i + 1}')(x)
+            x = x + getattr(self, self.extra_names[i])(x)
             tokens = to_tokens(x)[0]
         return x, tokens
 
