@@ -2,6 +2,7 @@
 import os
 import os.path as osp
 
+import pytest
 import torch
 
 from helpers import run_tool
@@ -23,6 +24,7 @@ def stem_bn(work):
     return state, state['backbone.stem.proj.1.running_mean'], state['backbone.stem.proj.1.running_var']
 
 
+@pytest.mark.slow
 def test_two_processes_gloo(tmp_path, data_root):
     ddp, single = str(tmp_path / 'ddp'), str(tmp_path / 'single')
     # SyncBN + norm_eval in the stem, as a detector fine-tune would use it.

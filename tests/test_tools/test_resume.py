@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from helpers import REPO
@@ -45,6 +46,7 @@ def losses(work):
     return out
 
 
+@pytest.mark.slow
 def test_sigkill_after_checkpoint_then_resume(tmp_path, data_root):
     env = environment(data_root)
     straight, killed = str(tmp_path / 'straight'), str(tmp_path / 'killed')
