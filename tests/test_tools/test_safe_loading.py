@@ -57,20 +57,27 @@ def test_checkpoints_hold_only_allowed_globals(demo_runs):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('lib', LIBS)
-def test_stock_test_and_resume(lib, demo_runs, data_root, tmp_path):
+def test_stock_test(lib, demo_runs, data_root, tmp_path):
     config, ckpt = demo_runs[lib].config, demo_runs[lib].checkpoint
-    work = str(tmp_path / 'work')  # the run goes on in a copy of its work dir
-    shutil.copytree(demo_runs[lib].work_dir, work)
     log = run([stock_tool(lib, 'test.py'), config, ckpt, '--work-dir', tmp_path,
                '--cfg-options', *TEST_OPTIONS, *KEEP_ALL.get(lib, [])], data_root,
               cwd=str(tmp_path)).output
     assert {'mmdet': 'bbox_mAP', 'mmseg': 'mIoU', 'mmpretrain': 'accuracy/top1'}[lib] in log
-    more = {'mmdet': 'train_cfg.max_iters=2', 'mmseg': 'train_cfg.max_iters=2',
-            'mmpretrain': 'train_cfg.max_epochs=2'}[lib]
-    log = run([stock_tool(lib, 'train.py'), config, '--work-dir', work, '--resume',
-               '--cfg-options', *demo_runs[lib].options, more], data_root, cwd=str(tmp_path)).output
+
+
+@pytest.mark.slow
+def test_stock_resume(demo_runs, data_root, tmp_path):
+    """mmpretrain's stock train.py --resume goes on from our classifier run (optimizer, EMA, RNG
+    state and message hub restored). The detector's and segmentor's files are unpickled whole, by
+    the same safe loader, in test_stock_test; resuming differs only after loading."""
+    run_ = demo_runs['mmpretrain']
+    work = str(tmp_path / 'work')  # the run goes on in a copy of its work dir
+    shutil.copytree(run_.work_dir, work)
+    log = run([stock_tool('mmpretrain', 'train.py'), run_.config, '--work-dir', work, '--resume',
+               '--cfg-options', *run_.options, 'train_cfg.max_epochs=2'], data_root,
+              cwd=str(tmp_path)).output
     assert 'resumed epoch' in log.lower() or 'Load checkpoint from' in log
-    assert osp.isfile(osp.join(work, 'epoch_2.pth' if lib == 'mmpretrain' else 'iter_2.pth'))
+    assert osp.isfile(osp.join(work, 'epoch_2.pth'))
 
 
 INFER = {
