@@ -13,7 +13,8 @@ from typing import Tuple, Union
 import torch
 from torch import nn
 
-from ...ops import attention
+from ...ops import attention_reference
+from ...ops.retention import decay_attention, fused_decay_attention
 from .dwconv import DWConv2d
 
 RelPos = Tuple[Tuple[torch.Tensor, torch.Tensor],
@@ -37,6 +38,24 @@ def theta_shift(x: torch.Tensor, sin: torch.Tensor, cos: torch.Tensor) -> torch.
         x (..., H, W, D); sin, cos (H, W, D), broadcast over the leading dims.
     """
     return x * cos + rotate_every_two(x) * sin
+
+
+def _signed_sin(sin: torch.Tensor) -> torch.Tensor:
+    """``sin`` with the even channels negated: ``rotate_every_two(x) * sin`` equals
+    ``swap_pairs(x) * _signed_sin(sin)`` bit for bit (only the sign moves)."""
+    return sin * sin.new_tensor([-1., 1.]).repeat(sin.shape[-1] // 2)
+
+
+def _theta_shift_swapped(x: torch.Tensor, signed_sin: torch.Tensor,
+                         cos: torch.Tensor) -> torch.Tensor:
+    """:func:`theta_shift` with one copy of ``x`` (its channel pairs swapped) instead of the two
+    slices, the negation and the stack of :func:`rotate_every_two`; the same values.
+
+    Shape:
+        x (..., D); signed_sin (:func:`_signed_sin`), cos broadcast to x.
+    """
+    swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
+    return x * cos + swapped * signed_sin
 
 
 class RetentionRelPos2d(nn.Module):
@@ -124,8 +143,13 @@ class VisionRetention(nn.Module):
       ``softmax(q k^T + M_w) v``, then along each column on that result, with ``M_h``.
 
     plus the local context enhancement, a 5x5 depth-wise conv of v (``lepe``), before
-    ``out_proj``. The attention products go through :func:`restv2_mm.ops.attention` (fused kernel
-    or the explicit matmuls). Module names are the official ones.
+    ``out_proj``. Module names are the official ones.
+
+    Where :func:`restv2_mm.ops.retention.fused_decay_attention` (fast paths on; on the CPU torch
+    >= 2.3) each attention is one fused call (:func:`restv2_mm.ops.retention.decay_attention`) on
+    4-D views: rows as (B*H, N, W, D), columns as (B*W, N, H, D), the whole map as (B, N, HW, D),
+    so that no (L x L) attention matrix is stored. Otherwise the official computation runs as
+    written (explicit matmuls, the attention matrix kept for backward): the reference.
 
     Args:
         embed_dims (int): Channels C.
@@ -152,6 +176,44 @@ class VisionRetention(nn.Module):
         return x.view(b, h, w, self.num_heads, -1).permute(0, 3, 1, 2, 4)  # (B, N, H, W, D)
 
     def forward(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
+        if fused_decay_attention(x.device):
+            return self._forward_fused(x, rel_pos)
+        return self.forward_reference(x, rel_pos)
+
+    def _forward_fused(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
+        b, h, w, c = x.shape
+        n, d = self.num_heads, c // self.num_heads
+        (sin, cos), masks = rel_pos
+        # Tables (H, W, D) -> (H, W, 1, D): broadcast over the heads of a (B, H, W, N, D) view.
+        sin, cos = _signed_sin(sin).unsqueeze(2), cos.unsqueeze(2)
+        v = self.v_proj(x)
+        lepe = self.lepe(v)
+        q = _theta_shift_swapped(self.q_proj(x).view(b, h, w, n, d), sin, cos)
+        k = _theta_shift_swapped((self.k_proj(x) * self.scaling).view(b, h, w, n, d), sin, cos)
+        v = v.view(b, h, w, n, d)
+        if self.decomposed:
+            mask_h, mask_w = masks
+
+            def by_rows(t):  # (B, H, W, N, D) -> (B*H, N, W, D), a view
+                return t.reshape(b * h, w, n, d).transpose(1, 2)
+
+            def by_cols(t):  # (B, H, W, N, D) -> (B*W, N, H, D)
+                return t.permute(0, 2, 3, 1, 4).reshape(b * w, n, h, d)
+
+            rows = decay_attention(by_rows(q), by_rows(k), by_rows(v), mask_w)
+            rows = rows.transpose(1, 2).reshape(b, h, w, n, d)
+            out = decay_attention(by_cols(q), by_cols(k), by_cols(rows), mask_h)  # (B*W, N, H, D)
+            out = out.transpose(1, 2).reshape(b, w, h, c).transpose(1, 2)
+        else:
+            def flat(t):  # (B, H, W, N, D) -> (B, N, HW, D), a view
+                return t.reshape(b, h * w, n, d).transpose(1, 2)
+
+            out = decay_attention(flat(q), flat(k), flat(v), masks)
+            out = out.transpose(1, 2).reshape(b, h, w, c)
+        return self.out_proj(out + lepe)
+
+    def forward_reference(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
+        """The official computation: explicit matmuls, the attention matrices materialised."""
         b, h, w, c = x.shape
         (sin, cos), masks = rel_pos
         v = self.v_proj(x)
@@ -162,12 +224,12 @@ class VisionRetention(nn.Module):
         v = self._heads(v)
         if self.decomposed:
             mask_h, mask_w = masks
-            rows = attention(q, k, v, attn_mask=mask_w.unsqueeze(1), scale=1.)
-            out = attention(q.transpose(2, 3), k.transpose(2, 3), rows.transpose(2, 3),
-                            attn_mask=mask_h.unsqueeze(1), scale=1.)  # (B, N, W, H, D)
+            rows = attention_reference(q, k, v, attn_mask=mask_w.unsqueeze(1), scale=1.)
+            out = attention_reference(q.transpose(2, 3), k.transpose(2, 3), rows.transpose(2, 3),
+                                      attn_mask=mask_h.unsqueeze(1), scale=1.)  # (B, N, W, H, D)
             out = out.permute(0, 3, 2, 1, 4)
         else:
-            out = attention(q.flatten(2, 3), k.flatten(2, 3), v.flatten(2, 3), attn_mask=masks,
-                            scale=1.)  # (B, N, HW, D)
+            out = attention_reference(q.flatten(2, 3), k.flatten(2, 3), v.flatten(2, 3),
+                                      attn_mask=masks, scale=1.)  # (B, N, HW, D)
             out = out.transpose(1, 2)
         return self.out_proj(out.reshape(b, h, w, c) + lepe)

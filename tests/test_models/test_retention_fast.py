@@ -1,0 +1,75 @@
+"""The fused retention of RMT (restv2_mm.ops.retention) against the official computation it
+replaces (VisionRetention.forward_reference: explicit matmuls), in float64: outputs and gradients."""
+from unittest import mock
+
+import pytest
+import torch
+
+from restv2_mm.models.layers import RetentionRelPos2d, VisionRetention
+from restv2_mm.ops import fast_path, retention
+from restv2_mm.utils import torch_compat
+
+needs_cpu_mask = pytest.mark.skipif(not torch_compat.cpu_sdpa_takes_float_mask(),
+                                    reason='no CPU flash attention with a float mask here')
+
+
+def _outputs_and_grads(decomposed, hw, batch, enabled):
+    torch.manual_seed(0)
+    rel = RetentionRelPos2d(32, 4, 2, 4).double()
+    attn = VisionRetention(32, 4, decomposed).double()
+    x = torch.randn(batch, *hw, 32, dtype=torch.float64, requires_grad=True)
+    with fast_path(enabled):
+        out = attn(x, rel(hw, decomposed))
+    grads = torch.autograd.grad((out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype)
+                                 .view_as(out)).sum(), [x, *attn.parameters()])
+    return out, grads
+
+
+@needs_cpu_mask
+@pytest.mark.parametrize('decomposed', [True, False])
+@pytest.mark.parametrize('hw, batch', [((7, 5), 3), ((1, 9), 1), ((12, 12), 2)])
+def test_fused_retention_equals_reference_float64(decomposed, hw, batch):
+    """Same outputs and gradients (x and every weight) as the explicit matmuls, and the fused
+    kernel really runs (one call per whole-map retention, two per decomposed one)."""
+    with mock.patch.object(retention.F, 'scaled_dot_product_attention',
+                           wraps=retention.F.scaled_dot_product_attention) as sdpa:
+        fast, fast_grads = _outputs_and_grads(decomposed, hw, batch, True)
+    assert sdpa.call_count == (2 if decomposed else 1)
+    ref, ref_grads = _outputs_and_grads(decomposed, hw, batch, False)
+    assert sdpa.call_count == (2 if decomposed else 1)  # not on the reference path
+    torch.testing.assert_close(fast, ref, atol=1e-12, rtol=1e-10)
+    for a, b in zip(fast_grads, ref_grads):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
+
+
+def test_rotary_with_swapped_pairs_is_bitwise_theta_shift():
+    from restv2_mm.models.layers.retention import _signed_sin, _theta_shift_swapped, theta_shift
+    sin, cos = RetentionRelPos2d(64, 4, 2, 4).rotary(5, 6)
+    x = torch.randn(2, 5, 6, 4, 16)
+    official = theta_shift(x.permute(0, 3, 1, 2, 4), sin, cos).permute(0, 2, 3, 1, 4)
+    ours = _theta_shift_swapped(x, _signed_sin(sin).unsqueeze(2), cos.unsqueeze(2))
+    assert torch.equal(ours, official)
+
+
+def test_decay_attention_follows_the_switch_and_the_torch_version():
+    """Reference where the fast paths are off, or on the CPU of a torch whose flash attention takes
+    no float mask (< 2.3: its math fallback is slower than the matmuls); the mask is cast to q's
+    dtype for the fused kernel."""
+    q = torch.randn(2, 3, 6, 4, dtype=torch.float64)
+    mask = torch.randn(3, 6, 6)
+    ref = retention.attention_reference(q, q, q, mask, scale=1.)
+    with mock.patch.object(retention.F, 'scaled_dot_product_attention',
+                           return_value='sdpa') as sdpa:
+        with fast_path(False):
+            assert torch.equal(retention.decay_attention(q, q, q, mask), ref)
+        with fast_path(True), mock.patch.object(torch_compat, 'torch_version',
+                                                return_value=(2, 2)):
+            assert not retention.fused_decay_attention('cpu')
+            assert retention.fused_decay_attention('cuda')
+            assert torch.equal(retention.decay_attention(q, q, q, mask), ref)
+        assert sdpa.call_count == 0
+        with fast_path(True), mock.patch.object(torch_compat, 'torch_version',
+                                                return_value=(2, 3)):
+            assert retention.decay_attention(q, q, q, mask) == 'sdpa'
+        assert sdpa.call_args.kwargs['attn_mask'].dtype == q.dtype
+        assert sdpa.call_args.kwargs['scale'] == 1.
