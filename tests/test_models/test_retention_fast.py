@@ -73,3 +73,58 @@ def test_decay_attention_follows_the_switch_and_the_torch_version():
             assert retention.decay_attention(q, q, q, mask) == 'sdpa'
         assert sdpa.call_args.kwargs['attn_mask'].dtype == q.dtype
         assert sdpa.call_args.kwargs['scale'] == 1.
+
+
+def _same(a, b):
+    (sa, ca), ma = a
+    (sb, cb), mb = b
+    ma, mb = (ma, ) if torch.is_tensor(ma) else ma, (mb, ) if torch.is_tensor(mb) else mb
+    return all(torch.equal(x, y) and x.dtype == y.dtype for x, y in zip((sa, ca, *ma), (sb, cb, *mb)))
+
+
+def test_tables_are_cached_and_never_stale():
+    """Fast path: the same tables come back for the same map; a new decay (load_state_dict,
+    in-place change), a dtype change, inference mode or another size give new tables that
+    equal freshly computed ones; the reference path computes them every call; the state dict
+    and copies carry no cache."""
+    import copy
+    rel = RetentionRelPos2d(32, 4, 2, 4)
+    with fast_path(True):
+        first = rel((6, 5), True)
+        assert rel((6, 5), True) is first
+        assert rel((6, 5), False) is not first and _same(rel((6, 5), False), rel.tables(6, 5, False))
+        state = {k: v.clone() for k, v in rel.state_dict().items()}
+        state['decay'] -= 0.5
+        rel.load_state_dict(state)
+        assert _same(rel((6, 5), True), rel.tables(6, 5, True))
+        assert not _same(rel((6, 5), True), first)
+        with torch.no_grad():
+            rel.angle.mul_(2)
+        assert _same(rel((6, 5), True), rel.tables(6, 5, True))
+        rel.double()
+        assert rel((6, 5), True)[0][0].dtype == torch.float64
+        with torch.inference_mode():
+            inference = rel((6, 5), True)
+        assert inference[0][0].is_inference() and not rel((6, 5), True)[0][0].is_inference()
+        for size in range(8):
+            rel((size + 1, 3), True)
+        assert len(rel._cache()) <= 4
+        clone = copy.deepcopy(rel)
+        assert len(clone._cache()) == 0 and _same(clone((6, 5), True), rel((6, 5), True))
+    assert set(rel.state_dict()) == {'angle', 'decay'}
+    with fast_path(False):
+        assert rel((6, 5), True) is not rel((6, 5), True)
+
+
+@needs_cpu_mask
+def test_cached_tables_after_inference_still_train():
+    """Tables made under inference mode are not reused by a forward that records autograd (the
+    fused kernel saves its mask for backward)."""
+    rel = RetentionRelPos2d(32, 4, 2, 4)
+    attn = VisionRetention(32, 4, False)
+    x = torch.randn(1, 5, 4, 32)
+    with fast_path(True):
+        with torch.inference_mode():
+            attn(x, rel((5, 4), False))
+        attn(x, rel((5, 4), False)).sum().backward()
+    assert attn.q_proj.weight.grad is not None

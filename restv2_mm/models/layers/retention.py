@@ -8,17 +8,21 @@ gamma_i = 1 - 2 ** (-a - (b - a) * i / N) (supplement E, Eq. 1 and Table 4). The
 rotates q and k by a rotary position over the raster index of the map; this module computes the
 same.
 """
+from collections import OrderedDict
 from typing import Tuple, Union
 
 import torch
 from torch import nn
 
-from ...ops import attention_reference
+from ...ops import attention_reference, fast_path_enabled
 from ...ops.retention import decay_attention, fused_decay_attention
+from ...utils.torch_compat import is_compiling
 from .dwconv import DWConv2d
 
 RelPos = Tuple[Tuple[torch.Tensor, torch.Tensor],
                Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]]
+# Map sizes whose tables a RetentionRelPos2d keeps (one per input size a stage sees).
+CACHED_SIZES = 4
 
 
 def rotate_every_two(x: torch.Tensor) -> torch.Tensor:
@@ -124,12 +128,50 @@ class RetentionRelPos2d(nn.Module):
         dist = (dist_h[:, None, :, None] + dist_w[None, :, None, :]).reshape(h * w, h * w)
         return dist * self.log_gamma()[:, None, None]
 
-    def forward(self, hw_shape: Tuple[int, int], decomposed: bool) -> RelPos:
-        """((sin, cos), masks) for an H x W map: masks (mask_h (N, H, H), mask_w (N, W, W)) for
-        the decomposed retention, or one (N, HW, HW) mask for the whole-map retention."""
-        h, w = hw_shape
+    def tables(self, h: int, w: int, decomposed: bool) -> RelPos:
+        """((sin, cos), masks), computed: see :meth:`forward`."""
         masks = (self.decay_1d(h), self.decay_1d(w)) if decomposed else self.decay_2d(h, w)
         return self.rotary(h, w), masks
+
+    def forward(self, hw_shape: Tuple[int, int], decomposed: bool) -> RelPos:
+        """((sin, cos), masks) for an H x W map: masks (mask_h (N, H, H), mask_w (N, W, W)) for
+        the decomposed retention, or one (N, HW, HW) mask for the whole-map retention.
+
+        On the fast path the tables of the last :data:`CACHED_SIZES` map sizes are kept, not
+        rebuilt per forward. They are plain attributes, not buffers (the state dict is the
+        official one); an entry is keyed by the size, the layout, inference mode (inference
+        tensors cannot be saved for a later backward) and the identity, version, dtype and
+        device of ``decay`` and ``angle``, so loading weights, ``.to()``/``.double()`` or an
+        in-place change never reuse stale tables; ``.to()`` and copies drop the cache. Tracing,
+        ``torch.compile`` and the reference path compute the tables every call.
+        """
+        h, w = int(hw_shape[0]), int(hw_shape[1])
+        if not fast_path_enabled() or is_compiling():
+            return self.tables(h, w, decomposed)
+        key = (h, w, bool(decomposed), torch.is_inference_mode_enabled(), self.decay_exponent,
+               *((t.data_ptr(), t._version, t.dtype, t.device) for t in (self.decay, self.angle)))
+        cache = self._cache()
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        cache[key] = value = self.tables(h, w, decomposed)
+        while len(cache) > CACHED_SIZES:
+            cache.popitem(last=False)
+        return value
+
+    def _cache(self) -> 'OrderedDict[tuple, RelPos]':
+        if '_table_cache' not in self.__dict__:
+            self.__dict__['_table_cache'] = OrderedDict()
+        return self.__dict__['_table_cache']
+
+    def _apply(self, fn, *args, **kwargs):
+        self._cache().clear()  # moved or cast buffers: the old tables would only hold memory
+        return super()._apply(fn, *args, **kwargs)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()  # copies and pickles start without the cache
+        state.pop('_table_cache', None)
+        return state
 
 
 class VisionRetention(nn.Module):
