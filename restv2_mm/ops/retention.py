@@ -34,8 +34,11 @@ def decay_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 
     Shape:
         q (B, N, L, D), k (B, N, S, D), v (B, N, S, Dv), any strides with the last dim dense;
-        mask (N, L, S) -> (B, N, L, Dv).
+        mask (N, L, S), broadcast over B -> (B, N, L, Dv).
     """
     if not fused_decay_attention(q.device):
         return attention_reference(q, k, v, mask, scale=1.)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype), scale=1.)
+    # A 4-D mask: with a 3-D one torch's CPU dispatch picks the math kernel (the L x S matrix
+    # materialised, plus mask checks), not flash attention.
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype).unsqueeze(0),
+                                          scale=1.)

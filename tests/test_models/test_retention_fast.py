@@ -128,3 +128,21 @@ def test_cached_tables_after_inference_still_train():
             attn(x, rel((5, 4), False))
         attn(x, rel((5, 4), False)).sum().backward()
     assert attn.q_proj.weight.grad is not None
+
+
+@needs_cpu_mask
+@pytest.mark.parametrize('decomposed', [True, False])
+def test_cpu_runs_flash_attention_not_the_math_fallback(decomposed):
+    """The fused path must reach torch's CPU flash kernel (no (L x S) matrix), not its math
+    fallback, which a mask of the wrong rank or layout silently selects."""
+    from torch.profiler import profile
+    if not hasattr(torch.ops.aten, '_scaled_dot_product_flash_attention_for_cpu'):
+        pytest.skip('no CPU flash attention op in this torch')
+    rel = RetentionRelPos2d(32, 4, 2, 4)
+    attn = VisionRetention(32, 4, decomposed)
+    x = torch.randn(2, 6, 5, 32, requires_grad=True)
+    with fast_path(True), profile() as prof:
+        attn(x, rel((6, 5), decomposed)).sum().backward()
+    names = {e.name for e in prof.events()}
+    assert 'aten::_scaled_dot_product_flash_attention_for_cpu' in names
+    assert 'aten::_scaled_dot_product_attention_math' not in names
