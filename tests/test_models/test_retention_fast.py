@@ -42,13 +42,14 @@ def test_fused_retention_equals_reference_float64(decomposed, hw, batch):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-10)
 
 
-def test_rotary_with_swapped_pairs_is_bitwise_theta_shift():
+def test_rotary_with_swapped_pairs_equals_theta_shift():
     from restv2_mm.models.layers.retention import _signed_sin, _theta_shift_swapped, theta_shift
     sin, cos = RetentionRelPos2d(64, 4, 2, 4).rotary(5, 6)
     x = torch.randn(2, 5, 6, 4, 16)
     official = theta_shift(x.permute(0, 3, 1, 2, 4), sin, cos).permute(0, 2, 3, 1, 4)
     ours = _theta_shift_swapped(x, _signed_sin(sin).unsqueeze(2), cos.unsqueeze(2))
-    assert torch.equal(ours, official)
+    torch.testing.assert_close(ours, official, rtol=1e-6, atol=1e-6)
+    assert not torch.equal(ours, _theta_shift_swapped(x, sin.unsqueeze(2), cos.unsqueeze(2)))
 
 
 def test_decay_attention_follows_the_switch_and_the_torch_version():
