@@ -9,7 +9,7 @@ training step is forward + backward of the sum of the outputs' means, fp32 on th
 median [min, max] of ``--repeat`` interleaved rounds after ``--warmup`` (all policies of a model in
 the same rounds, ms). Memory: peak RSS above the model during one step, each row in a fresh process
 (:mod:`restv2_mm.analysis.memory`, MB). The table goes to stdout; ``--out`` also keeps the rows
-(the JSON of docs/checkpoint_policies_cpu.json).
+(as docs/checkpoint_policies_cpu.json: machine, torch, argv and one point per row).
 
 Raises:
     SystemExit: bad arguments (argparse), or ``with_cp='selective'`` on torch < 2.4.
@@ -94,7 +94,7 @@ def render(data):
              f'Command: `python tools/analysis_tools/checkpoint_policies.py {" ".join(data["argv"])}`',
              '', '| model | input | policy | step ms, median [min, max] | time / none '
              '| train act. MB | / none |', '|---|---|---|---|---|---|---|']
-    for r in data['rows']:
+    for r in data['points']:
         mem = '-' if r['train_mb'] is None else f'{r["train_mb"]:.0f}'
         mratio = '-' if r['memory_ratio'] is None else f'{r["memory_ratio"]:.2f}'
         lines.append(f'| {r["model"]} | {r["input"]} | {r["policy"]} | {r["median_ms"]:.0f} '
@@ -123,7 +123,7 @@ def main(argv=None):
     if set(args.policies) - {'none', 'full'} and not selective_available():
         parser.error("the selective policies need torch >= 2.4")
     from benchmark import machine
-    data = dict(machine=machine('cpu'), torch=torch.__version__, argv=argv, rows=run(args))
+    data = dict(machine=machine('cpu'), torch=torch.__version__, argv=argv, points=run(args))
     print(render(data), end='')
     if args.out:
         with open(args.out, 'w') as f:
