@@ -2,8 +2,9 @@
 embeddings, full (recompute everything) or selective (keep the matmul outputs).
 
 Selective checkpointing is torch's own (``torch.utils.checkpoint.create_selective_checkpoint_contexts``):
-during the forward, the outputs of the ops in :data:`SAVED_OPS` (matrix multiplies and fused
-attention: the expensive ones) are kept; everything else (LayerNorm, GELU, residual adds, the
+during the forward, the outputs of the ops the policy names (:data:`SELECTIVE_POLICIES`; by
+default the matrix multiplies of :data:`SAVED_OPS` but the MLPs' widening fc1, and fused
+attention) are kept; everything else (LayerNorm, GELU, residual adds, the
 depth-wise convs, PixelShuffle, layout copies: cheap, memory-bound, and what fills memory) is dropped
 and recomputed in backward from the kept tensors. Gradients equal those without checkpointing.
 It needs torch >= 2.4 (:data:`SELECTIVE_MIN_TORCH`); on an older torch, asking for it
@@ -98,7 +99,8 @@ def _policy_attention(ctx, op, *args, **kwargs):
 # memory and step time of each).
 SELECTIVE_POLICIES = {'gemm': _policy_gemm, 'narrow': _policy_narrow,
                       'attention': _policy_attention}
-DEFAULT_SELECTIVE_POLICY = 'gemm'
+# The lowest memory at the lowest time of the measured points (docs/checkpoint_policies_cpu.json).
+DEFAULT_SELECTIVE_POLICY = 'narrow'
 _active = [DEFAULT_SELECTIVE_POLICY]
 
 
