@@ -11,7 +11,15 @@ from .flops import (
 )
 from .latency import measure_interleaved, measure_latency
 from .memory import fresh_process_env, peak_memory_mb
+from .official_rmt import (
+                    OFFICIAL_ARCHS,
+                    OFFICIAL_RMT_ENV,
+                    load_official_file,
+                    official_rmt_pair,
+                    official_root,
+)
 
-__all__ = ['GROUPS', 'SDPA_OP', 'analyze_flops', 'count_params', 'eager_forward',
-           'flop_analyzer', 'fresh_process_env', 'group_flops', 'measure_interleaved',
-           'measure_latency', 'peak_memory_mb', 'sdpa_flop_jit']
+__all__ = ['GROUPS', 'OFFICIAL_ARCHS', 'OFFICIAL_RMT_ENV', 'SDPA_OP', 'analyze_flops', 'count_params',
+           'eager_forward', 'flop_analyzer', 'fresh_process_env', 'group_flops', 'load_official_file',
+           'measure_interleaved', 'measure_latency', 'official_rmt_pair', 'official_root',
+           'peak_memory_mb', 'sdpa_flop_jit']

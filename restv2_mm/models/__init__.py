@@ -5,7 +5,7 @@
 The names here are the package's public model API, the ones the tools use."""
 from typing import Any
 
-from .common import MultiScaleBackbone
+from .common import SELECTIVE_POLICIES, MultiScaleBackbone, selective_available, selective_policy
 from .rest import STYLES, ResTv1, ResTv2, build_pvt_emsav2, load_pvt_emsav2
 from .rmt import RMT, RMTClsNeck, RMTSwin
 from .utils import WEIGHTS, convert_official_classifier, unwrap_state_dict
@@ -19,5 +19,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ['RMT', 'RMTSwin', 'MultiScaleBackbone', 'PVTEMSAv2', 'RMTClsNeck', 'ResTv1', 'ResTv2',
-           'STYLES', 'WEIGHTS', 'build_pvt_emsav2', 'convert_official_classifier', 'load_pvt_emsav2',
-           'unwrap_state_dict']
+           'SELECTIVE_POLICIES', 'STYLES', 'WEIGHTS', 'build_pvt_emsav2', 'convert_official_classifier',
+           'load_pvt_emsav2', 'selective_available', 'selective_policy', 'unwrap_state_dict']

@@ -36,9 +36,11 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     (pass 0 outside training). A float ``attn_mask`` is cast to the dtype of ``q`` for the fused
     kernel, which refuses mixed dtypes (an fp32 decay mask under fp16 autocast).
 
-    With an additive float mask on the CPU (RMT's decay masks) the explicit matmuls run even on
-    the fast path: torch's CPU kernel then falls back to its math implementation plus checks of
-    the mask, measured 1.0-2.3x slower than the reference (2 threads, L = 56..4000)."""
+    With an additive float mask on the CPU the explicit matmuls run even on the fast path: for the
+    shapes callers pass here (5-D inputs, 3-D masks) torch's CPU kernel falls back to its math
+    implementation plus checks of the mask, measured 1.0-2.3x slower than the reference (2 threads,
+    L = 56..4000). RMT's retention uses :func:`restv2_mm.ops.retention.decay_attention` instead,
+    which passes 4-D views and masks and so reaches CPU flash attention."""
     if not fast_path_enabled() or (attn_mask is not None and attn_mask.is_floating_point()
                                    and q.device.type == 'cpu'):
         return attention_reference(q, k, v, attn_mask, dropout_p, scale)

@@ -65,3 +65,10 @@ def require(available: bool, feature: str, needs: str) -> None:
     """
     if not available:
         raise RuntimeError(f'{feature} needs {needs}; this is torch {torch.__version__}')
+
+
+def cpu_sdpa_takes_float_mask() -> bool:
+    """Whether torch's CPU flash attention (``_scaled_dot_product_flash_attention_for_cpu``) takes
+    an additive float ``attn_mask`` (torch >= 2.3); older CPU kernels fall back to the math
+    implementation, which materialises the attention matrix and is slower than explicit matmuls."""
+    return torch_version() >= (2, 3)

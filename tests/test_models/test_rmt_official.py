@@ -21,17 +21,16 @@ Outputs compared: the four stage features of the classifier (the last block of e
 the patch merging), its logits (our ``RMT`` + ``RMTClsNeck`` + Linear), and the detection
 backbone's four normalised outputs (``extra_norms``, our ``norm{i}``).
 """
-import builtins
 import os
 import os.path as osp
 import sys
-import types
 
 import pytest
 import torch
 from torch import nn
 
 import restv2_mm  # noqa: F401
+from restv2_mm.analysis import load_official_file
 from restv2_mm.models import RMT, RMTClsNeck
 from restv2_mm.ops import fast_path
 
@@ -157,58 +156,12 @@ def our_outputs(dtype=torch.float64, perturb=None, sizes=SIZES):
 
 
 # --------------------------------------------------------------------------- the official code
-def _module(name, **attrs):
-    module = types.ModuleType(name)
-    module.__dict__.update(attrs)
-    return module
-
-
-class _Registry:
-    def register_module(self, *args, **kwargs):
-        return args[0] if args and isinstance(args[0], type) else (lambda cls: cls)
-
-
-def _stand_ins():
-    """What the official files import that this environment lacks (timm, einops, fvcore, mmdet
-    2.x's builder and logger, mmcv_custom): only the names they use at build and eval time."""
-    from mmcv.cnn.bricks import DropPath
-    return {
-        'timm.models.layers': _module('timm.models.layers', DropPath=DropPath,
-                                      to_2tuple=lambda x: (x, x), trunc_normal_=nn.init.trunc_normal_),
-        'timm.models.vision_transformer': _module('vit', VisionTransformer=object,
-                                                  _cfg=lambda **kwargs: dict(kwargs)),
-        'timm.models.registry': _module('registry', register_model=lambda fn: fn),
-        'fvcore.nn': _module('fvcore.nn', FlopCountAnalysis=None, flop_count_table=None),
-        'einops': _module('einops', einsum=None),
-        'mmcv_custom': _module('mmcv_custom', load_checkpoint=None),
-        'mmdet.utils': _module('mmdet.utils', get_root_logger=None),
-        'builder': _module('builder', BACKBONES=_Registry()),  # `from ..builder import BACKBONES`
-    }
-
-
-def load_official(path: str) -> dict:
-    """Execute an official model file with the stand-ins in place of its missing imports (only
-    inside that file's namespace: ``sys.modules`` is left alone). Returns its globals."""
-    stand_ins, real_import = _stand_ins(), builtins.__import__
-
-    def hooked_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if name in stand_ins:
-            return stand_ins[name]
-        return real_import(name, globals, locals, fromlist, level)
-
-    namespace = {'__name__': 'rmt_official', '__file__': path,
-                 '__builtins__': dict(builtins.__dict__, __import__=hooked_import)}
-    with open(path) as f:
-        exec(compile(f.read(), path, 'exec'), namespace)
-    return namespace
-
-
 def official_models(root: str):
     """The official RMT-T classifier and detection backbone with the deterministic weights, in
     float64."""
     from mmengine.model import revert_sync_batchnorm
-    cls = load_official(osp.join(root, 'classfication_release', 'RMT.py'))['RMT_T3'](None)
-    det = load_official(osp.join(root, 'detect', 'mmdet', 'models', 'backbones', 'RMT.py'))['RMT'](
+    cls = load_official_file(osp.join(root, 'classfication_release', 'RMT.py'))['RMT_T3'](None)
+    det = load_official_file(osp.join(root, 'detect', 'mmdet', 'models', 'backbones', 'RMT.py'))['RMT'](
         out_indices=(0, 1, 2, 3), **OFFICIAL_T)
     det = revert_sync_batchnorm(det)  # its SyncBatchNorm, in eval mode, is a BatchNorm
     keys = {}

@@ -1,6 +1,7 @@
 """Latency and activation memory of ResTv2 against the eager reference and other backbones.
 
-    python tools/analysis_tools/benchmark.py [--suites reference train models styles] [--device cpu|cuda]
+    python tools/analysis_tools/benchmark.py [--suites reference train rmt models styles] [--only REGEX]
+                              [--official-rmt DIR] [--device cpu|cuda]
                               [--repeat 5] [--warmup 1] [--dtypes fp32 bf16 fp16]
                               [--compile] [--channels-last] [--no-memory] [--out FILE.md FILE.json]
                               [--configs CONFIG ... [--cfg-options k=v ...]]
@@ -19,6 +20,12 @@ Suites (all rows of a suite are timed side by side, in interleaved rounds):
 - ``train``: one training step (forward + backward) of the eager reference and of ours without
   checkpointing, with ``with_cp='selective'`` and with ``with_cp='full'``, at 224 (batch 8 / 64),
   1333x800 and 2048x512 (batch 1 and 2): step time and training activation memory.
+- ``rmt``: the RMT-T and RMT-S backbones (``ours``) against the official code (``official``,
+  :mod:`restv2_mm.analysis.official_rmt`: ``detect/mmdet/models/backbones/RMT.py`` of a checkout
+  named by ``--official-rmt`` or ``$RESTV2_OFFICIAL_RMT``, run timm-free) on the same weights:
+  inference and one training step at 224 (batch 8 / 64; the classifier's decomposed stages),
+  512x512 (batch 1; the segmentation configs' layout) and 1333x800 (an 800x1344 input, batch 1;
+  decomposed retention in stages 1-3). Without a checkout only our rows run, and a message says so.
 - ``models``: backbones at 224 (batch 8 / 64) and whole Mask R-CNN (1280x800) and UperNet
   (2048x512) models, ResTv2-T against RMT-T (our configs) and Swin-T, ConvNeXt-T and PVTv2-B2 built
   from the stock mmdet / mmseg / mmpretrain configs (paper Tables 1, 4, 5), random weights, tensor
@@ -35,7 +42,9 @@ one forward (``infer``) or one forward + backward of the sum of the outputs' mea
 what was held before it (:mod:`restv2_mm.analysis.memory`): CUDA max allocated on GPU, peak RSS
 (``VmHWM`` after resetting it through ``/proc/self/clear_refs``) on CPU,
 each in a fresh process with glibc's mmap threshold fixed at 64 KiB so that freed blocks leave the
-RSS. Ratios are against the row marked ``base`` of each group.
+RSS. Ratios are against the row marked ``base`` of each group. ``--only REGEX`` keeps the rows
+whose ``'group: name'`` matches, e.g. ``--suites models --only '^(Mask R-CNN|UperNet).*:
+(ResTv2-T|RMT-T|Swin-T)$'``.
 
 Raises:
     SystemExit: bad arguments (argparse), ``--device cuda`` without CUDA, or fp16/bf16 on CPU.
@@ -47,6 +56,7 @@ import json
 import os
 import os.path as osp
 import platform
+import re
 import subprocess
 import sys
 
@@ -55,7 +65,14 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 SIZES = {'224': (224, 224), '1333x800': (800, 1344), '1280x800': (800, 1280),
-         '2048x512': (512, 2048)}
+         '2048x512': (512, 2048), '512x512': (512, 512)}
+# RMT against the official code: (size, batch, chunkwise_recurrents of 't', of 's'): the
+# classifier's layout at 224, the segmentation configs' at 512x512 (segmentation/configs/RMT), and
+# the detection layout with decomposed retention in stages 1-3 at 1333x800.
+RMT_SIZES = (('224', 8, (True, True, False, False), (True, True, True, False)),
+             ('512x512', 1, (True, True, False, False), (True, True, True, False)),
+             ('1333x800', 1, (True, True, True, False), (True, True, True, False)))
+SUITES = ('reference', 'train', 'rmt', 'models', 'styles')
 SIZE_OF_SCOPE = {'mmdet': '1280x800', 'mmseg': '2048x512', 'mmpretrain': '224'}
 OURS = {'mmdet': 'configs/mmdet/mask_rcnn_restv2_t_3x.py',
         'mmseg': 'configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py',
@@ -73,10 +90,30 @@ STOCK = {  # (backbone config at 224, Mask R-CNN, UperNet); None where the libra
 }
 
 
-def rows_for(suites, device, configs=(), cfg_options=None):
+def rows_for(suites, device, configs=(), cfg_options=None, official_rmt=None):
     """Row specs (plain dicts, so a worker process can rebuild them)."""
     small = 64 if device == 'cuda' else 8
     rows = []
+    if 'rmt' in suites:
+        # Inference and one training step of RMT-T/S against the official backbone on the same
+        # weights; the official rows are left out (with a message) where its checkout is absent.
+        from restv2_mm.analysis import OFFICIAL_RMT_ENV, official_root
+        root = official_root(official_rmt)
+        if root is None:
+            print(f'rmt suite: no official RMT checkout (--official-rmt or ${OFFICIAL_RMT_ENV}: a '
+                  f'clone of github.com/qhfan/RMT); only our rows run', file=sys.stderr)
+        for arch in ('t', 's'):
+            for size, batch, chunk_t, chunk_s in RMT_SIZES:
+                if device == 'cuda' and size == '224':
+                    batch = small
+                for train in (False, True):
+                    group = f'RMT-{arch.upper()} {size} x{batch}' + (' train' if train else '')
+                    spec = dict(group=group, kind='rmt', arch=arch, size=size, batch=batch,
+                                chunkwise=chunk_t if arch == 't' else chunk_s, train=train,
+                                official_root=root)
+                    if root is not None:
+                        rows.append(dict(spec, name='official', impl='official', base=True))
+                    rows.append(dict(spec, name='ours', impl='ours', base=root is None))
     for i, config in enumerate(configs):
         size = SIZE_OF_SCOPE[_config_scope(config)]
         rows.append(dict(group='configs', name=osp.basename(config), kind='model', config=config,
@@ -141,6 +178,13 @@ def build(row, device):
     from restv2_mm.models import ResTv2
     torch.manual_seed(0)
     h, w = SIZES[row['size']]
+    if row['kind'] == 'rmt':
+        from restv2_mm.analysis import official_rmt_pair
+        official, ours = official_rmt_pair(row['arch'], row['chunkwise'], row['official_root']) \
+            if row['official_root'] else (None, _rmt(row['arch'], row['chunkwise']))
+        model = official if row['impl'] == 'official' else ours
+        x = torch.randn(row['batch'], 3, h, w)
+        return _eval(model, device), (lambda m, t: m(t)), x.to(device)
     if row['kind'] == 'restv2':
         model = ResTv2('tiny', style=row.get('style', 'global'), with_cp=row.get('with_cp', False))
         model.init_weights()
@@ -158,6 +202,14 @@ def build(row, device):
     model = build_model(cfg, name=row['config'])
     x, samples = fixed_input(scope, (h, w), row['batch'])
     return _eval(TensorForward(model, scope, samples), device), (lambda m, t: m(t)), x.to(device)
+
+
+def _rmt(arch, chunkwise):
+    from restv2_mm.analysis import OFFICIAL_ARCHS
+    from restv2_mm.models import RMT
+    model = RMT(arch=dict(OFFICIAL_ARCHS[arch], chunkwise_recurrents=list(chunkwise)))
+    model.init_weights()
+    return model
 
 
 def train_step(model, fn, x, autocast=None):
@@ -209,7 +261,12 @@ def machine(device):
 
 def run(args):
     from restv2_mm.analysis import measure_interleaved
-    rows = rows_for(args.suites, args.device, args.configs, args.cfg_options)
+    rows = rows_for(args.suites, args.device, args.configs, args.cfg_options, args.official_rmt)
+    if args.only:
+        pattern = re.compile(args.only)
+        rows = [r for r in rows if pattern.search(f'{r["group"]}: {r["name"]}')]
+        if not rows:
+            raise SystemExit(f'--only {args.only!r} matches no row of the chosen suites')
     results = []
     for group in dict.fromkeys(r['group'] for r in rows):
         members = [r for r in rows if r['group'] == group]
@@ -242,9 +299,10 @@ def run(args):
         times = measure_interleaved([call(v) for v in variants], warmup=args.warmup,
                                     repeat=args.repeat, device=args.device)
         diff = None
-        if group.startswith('reference'):
+        ref = next((v for v in variants if v[0].get('impl') in ('eager', 'official')
+                    and v[1] == 'fp32' and not v[0].get('train')), None)
+        if ref is not None:
             ours = next(v for v in variants if v[0]['impl'] == 'ours' and v[1] == 'fp32')
-            ref = next(v for v in variants if v[0]['impl'] == 'eager' and v[1] == 'fp32')
             with torch.no_grad():
                 diff = max((a - b).abs().max().item()
                            for a, b in zip(ours[4](ours[3], ours[5]), ref[4](ref[3], ref[5])))
@@ -301,8 +359,14 @@ def render(data):
 def parse_args(argv):
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--suites', nargs='+', choices=['reference', 'train', 'models', 'styles'],
-                        help='default: all four, or none where --configs is given')
+    parser.add_argument('--suites', nargs='+', choices=SUITES,
+                        help='default: all, or none where --configs is given')
+    parser.add_argument('--only', metavar='REGEX',
+                        help="run only the rows whose 'group: name' matches (re.search), e.g. "
+                             "'^RMT-T' or '^(Mask R-CNN|UperNet).*: (ResTv2-T|RMT-T|Swin-T)$'")
+    parser.add_argument('--official-rmt', metavar='DIR',
+                        help='checkout of github.com/qhfan/RMT for the rmt suite '
+                             '(default: $RESTV2_OFFICIAL_RMT)')
     parser.add_argument('--configs', nargs='+', default=[], metavar='CONFIG',
                         help='also time the whole model of each config, side by side')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -322,7 +386,7 @@ def parse_args(argv):
                         help='measure nothing: print (and --out FILE.md) the table of a JSON written before')
     args = parser.parse_args(argv)
     if args.suites is None:
-        args.suites = [] if args.configs else ['reference', 'train', 'models', 'styles']
+        args.suites = [] if args.configs else list(SUITES)
     if args.cfg_options and not args.configs:
         parser.error('--cfg-options applies to --configs; give the configs')
     if args.device == 'cuda' and not torch.cuda.is_available():

@@ -1,16 +1,19 @@
 """Gradient checkpointing of one module call: the ``with_cp`` of the backbones' blocks and
-embeddings, full (recompute everything) or selective (keep the matmul outputs).
+embeddings, full (recompute everything) or selective (keep the matmul outputs but the
+MLPs' widening fc1).
 
 Selective checkpointing is torch's own (``torch.utils.checkpoint.create_selective_checkpoint_contexts``):
-during the forward, the outputs of the ops in :data:`SAVED_OPS` (matrix multiplies and fused
-attention: the expensive ones) are kept; everything else (LayerNorm, GELU, residual adds, the
+during the forward, the outputs of the ops the policy names (:data:`SELECTIVE_POLICIES`; by
+default the matrix multiplies of :data:`SAVED_OPS` but the MLPs' widening fc1, and fused
+attention) are kept; everything else (LayerNorm, GELU, residual adds, the
 depth-wise convs, PixelShuffle, layout copies: cheap, memory-bound, and what fills memory) is dropped
 and recomputed in backward from the kept tensors. Gradients equal those without checkpointing.
 It needs torch >= 2.4 (:data:`SELECTIVE_MIN_TORCH`); on an older torch, asking for it
 (``with_cp='selective'``) raises :class:`RuntimeError` when the backbone is built, and the package
 still imports.
 """
-from typing import Any, Callable, Union
+import contextlib
+from typing import Any, Callable, Iterator, Union
 
 import torch
 import torch.utils.checkpoint as cp
@@ -59,15 +62,70 @@ def check_cp_mode(with_cp: Union[bool, str]) -> Union[bool, str]:
     return 'full' if with_cp is True else with_cp
 
 
-def _policy(ctx, op, *args, **kwargs):
-    """Keep (``MUST_SAVE``) the outputs of :data:`SAVED_OPS`, recompute everything else."""
-    return cp.CheckpointPolicy.MUST_SAVE if op.overloadpacket in SAVED_OPS else \
-        cp.CheckpointPolicy.PREFER_RECOMPUTE
+_GEMMS = tuple(getattr(_aten, name) for name in ('mm', 'addmm', 'bmm'))
+# A linear whose output is wider than this many times its input is an MLP's first layer (fc1:
+# 3C or 4C out of C); 'kv' projections (2C) and the rest stay below it.
+WIDENING = 2
+
+
+def _widening(op, args) -> bool:
+    """Whether a GEMM (``mm(a, b)``, ``bmm(a, b)``, ``addmm(bias, a, b)``) widens its rows more
+    than :data:`WIDENING` times: a (..., M, K) @ b (..., K, N) with N > WIDENING * K."""
+    a, b = (args[1], args[2]) if op.overloadpacket is _aten.addmm else (args[0], args[1])
+    return b.shape[-1] > WIDENING * a.shape[-1]
+
+
+def _keep(saved: bool):
+    return cp.CheckpointPolicy.MUST_SAVE if saved else cp.CheckpointPolicy.PREFER_RECOMPUTE
+
+
+def _policy_gemm(ctx, op, *args, **kwargs):
+    """Keep the outputs of :data:`SAVED_OPS` (every GEMM and fused attention), recompute the rest."""
+    return _keep(op.overloadpacket in SAVED_OPS)
+
+
+def _policy_narrow(ctx, op, *args, **kwargs):
+    """As :func:`_policy_gemm`, but the widening GEMMs (the MLPs' fc1, whose (L, rC) output is the
+    largest activation of a block) are recomputed too."""
+    packet = op.overloadpacket
+    return _keep(packet in SAVED_OPS and not (packet in _GEMMS and _widening(op, args)))
+
+
+def _policy_attention(ctx, op, *args, **kwargs):
+    """Keep only the fused attention's outputs (quadratic in the tokens); recompute every linear."""
+    return _keep(op.overloadpacket in SAVED_OPS and op.overloadpacket not in _GEMMS)
+
+
+# What ``with_cp='selective'`` keeps for backward, by name (docs/performance.md has the measured
+# memory and step time of each).
+SELECTIVE_POLICIES = {'gemm': _policy_gemm, 'narrow': _policy_narrow,
+                      'attention': _policy_attention}
+# The lowest memory at the lowest time of the measured points (docs/checkpoint_policies_cpu.json).
+DEFAULT_SELECTIVE_POLICY = 'narrow'
+_active = [DEFAULT_SELECTIVE_POLICY]
+
+
+@contextlib.contextmanager
+def selective_policy(name: str) -> Iterator[None]:
+    """Run ``with_cp='selective'`` with the policy ``name`` of :data:`SELECTIVE_POLICIES` inside
+    the ``with`` block (forward and backward), e.g. to measure them against each other.
+
+    Raises:
+        ValueError: an unknown name, listing the known ones.
+    """
+    if name not in SELECTIVE_POLICIES:
+        raise ValueError(f'selective policy must be one of {sorted(SELECTIVE_POLICIES)}, got '
+                         f'{name!r}')
+    _active.append(name)
+    try:
+        yield
+    finally:
+        _active.pop()
 
 
 def _selective_context():
     """The forward and recompute contexts of selective checkpointing (``context_fn``)."""
-    return cp.create_selective_checkpoint_contexts(_policy)
+    return cp.create_selective_checkpoint_contexts(SELECTIVE_POLICIES[_active[-1]])
 
 
 def checkpointed(fn: Callable, *args: Any, with_cp: Union[bool, str]) -> Any:

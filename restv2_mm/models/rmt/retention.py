@@ -8,16 +8,21 @@ gamma_i = 1 - 2 ** (-a - (b - a) * i / N) (supplement E, Eq. 1 and Table 4). The
 rotates q and k by a rotary position over the raster index of the map; this module computes the
 same.
 """
+from collections import OrderedDict
 from typing import Tuple, Union
 
 import torch
 from torch import nn
 
-from ...ops import attention
+from ...ops import attention_reference, fast_path_enabled
+from ...ops.retention import decay_attention, fused_decay_attention
+from ...utils.torch_compat import is_compiling
 from ..common.dwconv import DWConv2d
 
 RelPos = Tuple[Tuple[torch.Tensor, torch.Tensor],
                Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]]
+# Map sizes whose tables a RetentionRelPos2d keeps (one per input size a stage sees).
+CACHED_SIZES = 4
 
 
 def rotate_every_two(x: torch.Tensor) -> torch.Tensor:
@@ -37,6 +42,26 @@ def theta_shift(x: torch.Tensor, sin: torch.Tensor, cos: torch.Tensor) -> torch.
         x (..., H, W, D); sin, cos (H, W, D), broadcast over the leading dims.
     """
     return x * cos + rotate_every_two(x) * sin
+
+
+def _signed_sin(sin: torch.Tensor) -> torch.Tensor:
+    """``sin`` with the even channels negated: ``rotate_every_two(x) * sin`` equals
+    ``swap_pairs(x) * _signed_sin(sin)`` bit for bit (only the sign moves)."""
+    return sin * sin.new_tensor([-1., 1.]).repeat(sin.shape[-1] // 2)
+
+
+def _theta_shift_swapped(x: torch.Tensor, signed_sin: torch.Tensor,
+                         cos: torch.Tensor) -> torch.Tensor:
+    """:func:`theta_shift` with one copy of ``x`` (its channel pairs swapped) instead of the two
+    slices, the negation and the stack of :func:`rotate_every_two`, and the last product fused
+    into the sum (``addcmul``); the same values up to rounding. Only the tables are saved for
+    backward.
+
+    Shape:
+        x (..., D); signed_sin (:func:`_signed_sin`), cos broadcast to x.
+    """
+    swapped = x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
+    return torch.addcmul(x * cos, swapped, signed_sin)
 
 
 class RetentionRelPos2d(nn.Module):
@@ -105,12 +130,50 @@ class RetentionRelPos2d(nn.Module):
         dist = (dist_h[:, None, :, None] + dist_w[None, :, None, :]).reshape(h * w, h * w)
         return dist * self.log_gamma()[:, None, None]
 
-    def forward(self, hw_shape: Tuple[int, int], decomposed: bool) -> RelPos:
-        """((sin, cos), masks) for an H x W map: masks (mask_h (N, H, H), mask_w (N, W, W)) for
-        the decomposed retention, or one (N, HW, HW) mask for the whole-map retention."""
-        h, w = hw_shape
+    def tables(self, h: int, w: int, decomposed: bool) -> RelPos:
+        """((sin, cos), masks), computed: see :meth:`forward`."""
         masks = (self.decay_1d(h), self.decay_1d(w)) if decomposed else self.decay_2d(h, w)
         return self.rotary(h, w), masks
+
+    def forward(self, hw_shape: Tuple[int, int], decomposed: bool) -> RelPos:
+        """((sin, cos), masks) for an H x W map: masks (mask_h (N, H, H), mask_w (N, W, W)) for
+        the decomposed retention, or one (N, HW, HW) mask for the whole-map retention.
+
+        On the fast path the tables of the last :data:`CACHED_SIZES` map sizes are kept, not
+        rebuilt per forward. They are plain attributes, not buffers (the state dict is the
+        official one); an entry is keyed by the size, the layout, inference mode (inference
+        tensors cannot be saved for a later backward) and the identity, version, dtype and
+        device of ``decay`` and ``angle``, so loading weights, ``.to()``/``.double()`` or an
+        in-place change never reuse stale tables; ``.to()`` and copies drop the cache. Tracing,
+        ``torch.compile`` and the reference path compute the tables every call.
+        """
+        h, w = int(hw_shape[0]), int(hw_shape[1])
+        if not fast_path_enabled() or is_compiling():
+            return self.tables(h, w, decomposed)
+        key = (h, w, bool(decomposed), torch.is_inference_mode_enabled(), self.decay_exponent,
+               *((t.data_ptr(), t._version, t.dtype, t.device) for t in (self.decay, self.angle)))
+        cache = self._cache()
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        cache[key] = value = self.tables(h, w, decomposed)
+        while len(cache) > CACHED_SIZES:
+            cache.popitem(last=False)
+        return value
+
+    def _cache(self) -> 'OrderedDict[tuple, RelPos]':
+        if '_table_cache' not in self.__dict__:
+            self.__dict__['_table_cache'] = OrderedDict()
+        return self.__dict__['_table_cache']
+
+    def _apply(self, fn, *args, **kwargs):
+        self._cache().clear()  # moved or cast buffers: the old tables would only hold memory
+        return super()._apply(fn, *args, **kwargs)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()  # copies and pickles start without the cache
+        state.pop('_table_cache', None)
+        return state
 
 
 class VisionRetention(nn.Module):
@@ -124,8 +187,13 @@ class VisionRetention(nn.Module):
       ``softmax(q k^T + M_w) v``, then along each column on that result, with ``M_h``.
 
     plus the local context enhancement, a 5x5 depth-wise conv of v (``lepe``), before
-    ``out_proj``. The attention products go through :func:`restv2_mm.ops.attention` (fused kernel
-    or the explicit matmuls). Module names are the official ones.
+    ``out_proj``. Module names are the official ones.
+
+    Where :func:`restv2_mm.ops.retention.fused_decay_attention` (fast paths on; on the CPU torch
+    >= 2.3) each attention is one fused call (:func:`restv2_mm.ops.retention.decay_attention`) on
+    4-D views: rows as (B*H, N, W, D), columns as (B*W, N, H, D), the whole map as (B, N, HW, D),
+    so that no (L x L) attention matrix is stored. Otherwise the official computation runs as
+    written (explicit matmuls, the attention matrix kept for backward): the reference.
 
     Args:
         embed_dims (int): Channels C.
@@ -152,6 +220,46 @@ class VisionRetention(nn.Module):
         return x.view(b, h, w, self.num_heads, -1).permute(0, 3, 1, 2, 4)  # (B, N, H, W, D)
 
     def forward(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
+        if fused_decay_attention(x.device):
+            return self._forward_fused(x, rel_pos)
+        return self.forward_reference(x, rel_pos)
+
+    def _forward_fused(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
+        b, h, w, c = x.shape
+        n, d = self.num_heads, c // self.num_heads
+        (sin, cos), masks = rel_pos
+        # Tables (H, W, D) -> (H, W, 1, D): broadcast over the heads of a (B, H, W, N, D) view.
+        sin, cos = _signed_sin(sin).unsqueeze(2), cos.unsqueeze(2)
+        v = self.v_proj(x)
+        lepe = self.lepe(v)
+        q = _theta_shift_swapped(self.q_proj(x).view(b, h, w, n, d), sin, cos)
+        # k's scaling goes into the (small) tables instead of a pass over k.
+        k = _theta_shift_swapped(self.k_proj(x).view(b, h, w, n, d), sin * self.scaling,
+                                 cos * self.scaling)
+        v = v.view(b, h, w, n, d)
+        if self.decomposed:
+            mask_h, mask_w = masks
+
+            def by_rows(t):  # (B, H, W, N, D) -> (B*H, N, W, D), a view
+                return t.reshape(b * h, w, n, d).transpose(1, 2)
+
+            def by_cols(t):  # (B, H, W, N, D) -> (B*W, N, H, D)
+                return t.permute(0, 2, 3, 1, 4).reshape(b * w, n, h, d)
+
+            rows = decay_attention(by_rows(q), by_rows(k), by_rows(v), mask_w)
+            rows = rows.transpose(1, 2).reshape(b, h, w, n, d)
+            out = decay_attention(by_cols(q), by_cols(k), by_cols(rows), mask_h)  # (B*W, N, H, D)
+            out = out.transpose(1, 2).reshape(b, w, h, c).transpose(1, 2)
+        else:
+            def flat(t):  # (B, H, W, N, D) -> (B, N, HW, D), a view
+                return t.reshape(b, h * w, n, d).transpose(1, 2)
+
+            out = decay_attention(flat(q), flat(k), flat(v), masks)
+            out = out.transpose(1, 2).reshape(b, h, w, c)
+        return self.out_proj(out + lepe)
+
+    def forward_reference(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
+        """The official computation: explicit matmuls, the attention matrices materialised."""
         b, h, w, c = x.shape
         (sin, cos), masks = rel_pos
         v = self.v_proj(x)
@@ -162,12 +270,12 @@ class VisionRetention(nn.Module):
         v = self._heads(v)
         if self.decomposed:
             mask_h, mask_w = masks
-            rows = attention(q, k, v, attn_mask=mask_w.unsqueeze(1), scale=1.)
-            out = attention(q.transpose(2, 3), k.transpose(2, 3), rows.transpose(2, 3),
-                            attn_mask=mask_h.unsqueeze(1), scale=1.)  # (B, N, W, H, D)
+            rows = attention_reference(q, k, v, attn_mask=mask_w.unsqueeze(1), scale=1.)
+            out = attention_reference(q.transpose(2, 3), k.transpose(2, 3), rows.transpose(2, 3),
+                                      attn_mask=mask_h.unsqueeze(1), scale=1.)  # (B, N, W, H, D)
             out = out.permute(0, 3, 2, 1, 4)
         else:
-            out = attention(q.flatten(2, 3), k.flatten(2, 3), v.flatten(2, 3), attn_mask=masks,
-                            scale=1.)  # (B, N, HW, D)
+            out = attention_reference(q.flatten(2, 3), k.flatten(2, 3), v.flatten(2, 3),
+                                      attn_mask=masks, scale=1.)  # (B, N, HW, D)
             out = out.transpose(1, 2)
         return self.out_proj(out.reshape(b, h, w, c) + lepe)
