@@ -73,6 +73,7 @@ def flops_tool(*args, check=True):
     return run_tool(['tools/analyze_flops.py', *args], check=check, timeout=600)
 
 
+@pytest.mark.slow
 def test_cli_writes_json_csv_md_png(tmp_path):
     cfg = osp.join(REPO, 'configs/mmpretrain/restv2_t_8xb256_in1k.py')
     outs = [tmp_path / f'rows.{ext}' for ext in ('json', 'csv', 'md')]
@@ -90,6 +91,7 @@ def test_cli_writes_json_csv_md_png(tmp_path):
     assert '| restv2_t_8xb256_in1k.py | win |' in proc.stdout
 
 
+@pytest.mark.slow
 def test_config_without_restv2(tmp_path):
     cfg = tmp_path / 'resnet18.py'
     cfg.write_text(textwrap.dedent('''
@@ -108,6 +110,7 @@ def test_config_without_restv2(tmp_path):
     (['--out', 'x.txt'], '--out must end in .json, .csv or .md'),
     (['--shape', 0, 5], '--shape H W must be positive'),
 ])
+@pytest.mark.slow
 def test_cli_bad_arguments(tmp_path, args, words):
     cfg = tmp_path / 'model_only.py'
     cfg.write_text("_base_ = ['mmpretrain::_base_/models/resnet18.py']\ndefault_scope = 'mmpretrain'\n")

@@ -71,6 +71,7 @@ def test_with_cp_equals_eager():
     torch.testing.assert_close(gx, x.grad, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_benchmark_cli(tmp_path):
     out = tmp_path / 'styles.json'
     proc = run_tool(['tools/analysis_tools/benchmark.py', '--suites', 'styles', '--no-memory',

@@ -62,6 +62,7 @@ def test_classifier_head_channels_must_match_backbone():  # B18
         check_model_channels(cfg.model)
 
 
+@pytest.mark.slow
 def test_official_checkpoint_where_a_converted_one_is_expected(tmp_path, data_root):  # B23
     official = tmp_path / 'restv2_tiny_224.pth'
     torch.save({'model': ResTv2('tiny').state_dict()}, official)
@@ -76,6 +77,7 @@ def test_official_checkpoint_where_a_converted_one_is_expected(tmp_path, data_ro
     assert proc.returncode != 0 and 'tools/model_converters/convert_official_ckpt.py' in proc.stderr
 
 
+@pytest.mark.slow
 def test_missing_data_root_names_the_setting(tmp_path):  # B25
     proc = run_tool(['tools/train.py', DEMO, '--work-dir', tmp_path],
                     data_root=str(tmp_path / 'no_such_data'), check=False)
@@ -85,6 +87,7 @@ def test_missing_data_root_names_the_setting(tmp_path):  # B25
     assert '$RESTV2_DATA' in proc.stderr
 
 
+@pytest.mark.slow
 def test_resume_from_missing_file(tmp_path, data_root):  # B26
     proc = run_tool(['tools/train.py', DEMO, '--work-dir', tmp_path, '--resume',
                      tmp_path / 'iter_9.pth'], data_root=data_root, check=False)

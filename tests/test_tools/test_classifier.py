@@ -39,6 +39,7 @@ def reference_logits(backbone, head_w, head_b, x):
         return feat.mean((2, 3)) @ head_w.t() + head_b
 
 
+@pytest.mark.slow
 def test_converter_round_trip(official, tmp_path):
     from mmpretrain import get_model
     src, backbone, head_w, head_b = official
@@ -60,6 +61,7 @@ def test_converter_round_trip(official, tmp_path):
         assert torch.allclose(logits, reference_logits(backbone, head_w, head_b, x), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_get_model_and_inferencer(official, tmp_path, data_root):
     from mmpretrain import ImageClassificationInferencer, get_model
     src, backbone, head_w, head_b = official
@@ -76,6 +78,7 @@ def test_get_model_and_inferencer(official, tmp_path, data_root):
     assert 0 <= result['pred_label'] < 1000 and 0 <= result['pred_score'] <= 1
 
 
+@pytest.mark.slow
 def test_converter_refuses_bad_input(tmp_path):  # B27
     mm = tmp_path / 'mm.pth'
     torch.save({'state_dict': {'backbone.stem.norm.weight': torch.ones(96)}}, mm)

@@ -33,6 +33,7 @@ def official(tmp_path_factory):
     return path, backbone, neck, head
 
 
+@pytest.mark.slow
 def test_converter_round_trip(official, tmp_path):
     from mmpretrain import get_model
     src, backbone, neck, head = official

@@ -63,6 +63,7 @@ def test_classifier_and_upernet_through_the_tool(tmp_path):
     assert '(1, 150, 128, 128)' in proc.stdout
 
 
+@pytest.mark.slow
 def test_what_cannot_export_says_why(tmp_path):  # B37
     proc = export('configs/mmdet/mask_rcnn_restv2_t_3x.py', '--out', tmp_path / 'det.onnx', check=False)
     assert proc.returncode != 0 and 'mmdet.core' in proc.stderr and '--part backbone' in proc.stderr
