@@ -6,8 +6,11 @@ only while freed blocks leave the process: measure in a fresh process started wi
 :func:`fresh_process_env` (glibc's mmap threshold fixed at 64 KiB, no trim threshold), one
 measurement per process, so that one row's leftovers never count for the next.
 """
+import json
 import os
-from typing import Callable, Dict
+import subprocess
+import sys
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
@@ -20,6 +23,22 @@ def fresh_process_env() -> Dict[str, str]:
     env = dict(os.environ, **_FRESH_ENV)
     env.pop('MALLOC_TRIM_THRESHOLD_', None)
     return env
+
+
+def memory_in_fresh_process(argv: Sequence[str], label: str, timeout: float = 1800) -> Optional[float]:
+    """Run ``python ARGV`` in a fresh process (:func:`fresh_process_env`) that measures one piece of
+    work and prints ``{"mb": ...}`` as its last line; that figure in MB.
+
+    Returns:
+        The MB, or None where the process failed (its stderr tail printed, naming ``label``), so
+        that one failed row does not end a benchmark.
+    """
+    proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True,
+                          env=fresh_process_env(), timeout=timeout)
+    if proc.returncode != 0:
+        print(f'memory of {label} failed: {proc.stderr[-1500:]}', file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])['mb']
 
 
 def _status_mb(key: str) -> float:

@@ -57,7 +57,6 @@ import os
 import os.path as osp
 import platform
 import re
-import subprocess
 import sys
 
 import torch
@@ -238,13 +237,9 @@ def activation_memory(row, mode, device):
 
 
 def memory_in_worker(row, mode, device):
-    from restv2_mm.analysis import fresh_process_env
-    proc = subprocess.run([sys.executable, __file__, '--worker', json.dumps(row), mode, device],
-                          capture_output=True, text=True, env=fresh_process_env(), timeout=1800)
-    if proc.returncode != 0:
-        print(f'memory of {row["name"]} ({mode}) failed: {proc.stderr[-1500:]}', file=sys.stderr)
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])['mb']
+    from restv2_mm.analysis import memory_in_fresh_process
+    return memory_in_fresh_process([__file__, '--worker', json.dumps(row), mode, device],
+                                   f'{row["name"]} ({mode})')
 
 
 def machine(device):

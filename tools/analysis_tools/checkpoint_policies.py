@@ -17,7 +17,6 @@ Raises:
 import argparse
 import json
 import os.path as osp
-import subprocess
 import sys
 
 import torch
@@ -58,13 +57,9 @@ def build(model_name, policy):
 
 
 def memory_in_worker(model_name, policy):
-    from restv2_mm.analysis import fresh_process_env
-    proc = subprocess.run([sys.executable, __file__, '--worker', model_name, policy],
-                          capture_output=True, text=True, env=fresh_process_env(), timeout=1800)
-    if proc.returncode != 0:
-        print(f'memory of {model_name} {policy} failed: {proc.stderr[-1500:]}', file=sys.stderr)
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])['mb']
+    from restv2_mm.analysis import memory_in_fresh_process
+    return memory_in_fresh_process([__file__, '--worker', model_name, policy],
+                                   f'{model_name} {policy}')
 
 
 def run(args):
