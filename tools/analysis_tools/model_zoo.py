@@ -98,7 +98,15 @@ def mismatches(name, model, got):
 
 
 METRICS = {'Top 1 Accuracy': 'top-1', 'Top 5 Accuracy': 'top-5'}
-TASKS = {'mmpretrain': 'ImageNet-1k', 'mmdet': 'COCO Mask R-CNN', 'mmseg': 'ADE20K UperNet'}
+DATASETS = {'mmpretrain': 'ImageNet-1k', 'mmdet': 'COCO', 'mmseg': 'ADE20K'}
+
+
+def task(lib, model):
+    """'ImageNet-1k', or the dataset and the framework of the model's collection ('Cascade Mask
+    R-CNN RMT' -> 'COCO Cascade Mask R-CNN')."""
+    if lib == 'mmpretrain':
+        return DATASETS[lib]
+    return f"{DATASETS[lib]} {model['In Collection'].rsplit(' ', 1)[0]}"
 
 
 def selected(libs, patterns):
@@ -122,8 +130,8 @@ def render_table(models, figures):
         params = f"{got['Parameters'] / 1e6:.2f}M" if 'Parameters' in got else '-'
         gflops = got['FLOPs'] / 1e9 if 'FLOPs' in got else None
         gflops = '-' if gflops is None else f'{gflops:.3f}' if gflops < 100 else f'{gflops:.1f}'
-        lines.append(f"| `{model['Name']}` | {TASKS[lib]} | {params} | {gflops} | {got.get('input', '-')} | "
-                     f"{paper or '-'} | `{model['Config']}` |")
+        lines.append(f"| `{model['Name']}` | {task(lib, model)} | {params} | {gflops} | "
+                     f"{got.get('input', '-')} | {paper or '-'} | `{model['Config']}` |")
     return '\n'.join(lines) + '\n'
 
 
