@@ -9,7 +9,8 @@ export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
 env:
 	bash tools/misc/setup_env.sh
 # The oldest supported stack (requirements/compat.txt: torch 2.1.2, mmcv-lite 2.1.0) in .venv-compat,
-# and the fast tests that run there: models, ops, safe loading, the self-check. Tests of mmdet/mmseg
+# and the fast tests that run there (with the fresh-interpreter `compat` checks): models, ops, safe
+# loading, the self-check. Tests of mmdet/mmseg
 # models skip (mmcv-lite has no compiled ops). See docs/get_started.md, "Supported versions".
 COMPAT_PY := .venv-compat/bin/python
 COMPAT_TESTS := tests/test_models tests/test_ops tests/test_utils tests/test_tools/test_safe_loading.py \
@@ -17,7 +18,7 @@ COMPAT_TESTS := tests/test_models tests/test_ops tests/test_utils tests/test_too
 env-compat:
 	bash tools/misc/setup_compat_env.sh
 test-compat: env-compat
-	PYTHONPATH=$(CURDIR) $(COMPAT_PY) -m pytest $(COMPAT_TESTS) -m "not slow"
+	PYTHONPATH=$(CURDIR) $(COMPAT_PY) -m pytest $(COMPAT_TESTS) -m "not slow or compat"
 demo: env
 	bash tools/misc/run_demo.sh
 # Lint (ruff) and the layering contract (import-linter, pyproject.toml) run before the tests.

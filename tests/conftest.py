@@ -1,10 +1,12 @@
 """Shared fixtures. There is deliberately no tests/__init__.py: mmsegmentation's wheel installs a
 top-level ``tests`` package, and pytest's importlib mode (pyproject.toml) keeps ours apart from it."""
+import functools
 import importlib.util
 import os
 import os.path as osp
 import sys
 
+import mmengine.config.utils
 import pytest
 import torch
 
@@ -15,6 +17,10 @@ from helpers import DATA, REPO  # noqa: E402
 os.environ['PYTHONPATH'] = os.pathsep.join(
     p for p in (REPO, os.environ.get('PYTHONPATH')) if p)
 
+# mmengine resolves each `mmdet::`/`mmseg::` base of a config by parsing every metafile of that
+# package (~400 YAML files, ~0.3 s a base); the tests load ~150 configs in one process, so each
+# file is parsed once. The files do not change during a run and mmengine only reads what it gets.
+mmengine.config.utils.load = functools.lru_cache(maxsize=None)(mmengine.config.utils.load)
 
 # mmcv's compiled ops: mmdet's and mmseg's models import only with them (mmcv-lite has none).
 HAS_MMCV_OPS = importlib.util.find_spec('mmcv') is not None and \

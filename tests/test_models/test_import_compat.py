@@ -8,6 +8,9 @@ import pytest
 
 from helpers import run_tool
 
+# Fresh interpreters (~6 s each): slow for `make test-fast`; `make test-compat` runs them (compat).
+pytestmark = [pytest.mark.slow, pytest.mark.compat]
+
 OLD_TORCH = '''
 import torch, torch.utils.checkpoint as cp, torch.serialization as ser
 # What restv2_mm imports of torch, torchvision and the mm libraries is imported first: this torch's

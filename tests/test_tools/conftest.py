@@ -21,8 +21,8 @@ class DemoRun(NamedTuple):
 # One training step, validation at its end on a few images.
 DEMOS = {
     'mmdet': ('configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py',
-              ('train_cfg.max_iters=1', 'train_cfg.val_interval=1000', 'default_hooks.logger.interval=1',
-               'default_hooks.checkpoint.interval=1'), 'iter_1.pth'),
+              ('train_cfg.max_iters=1', 'train_cfg.val_interval=1', 'val_dataloader.dataset.indices=2',
+               'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1'), 'iter_1.pth'),
     'mmseg': ('configs/mmseg/demo/upernet_restv2_t_ade_mini.py',
               ('train_cfg.max_iters=1', 'train_cfg.val_interval=1', 'val_dataloader.dataset.indices=2',
                'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1'), 'iter_1.pth'),

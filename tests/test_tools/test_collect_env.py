@@ -2,6 +2,7 @@
 torch offers, and its forward/backward check compares a device against CPU fp32 (the CPU path is
 what runs here: no GPU)."""
 
+import pytest
 import torch
 
 from helpers import run_tool
@@ -30,6 +31,8 @@ def test_device_check_against_cpu_fp32():
     assert 0 < bf16['grad_max_diff'] < 0.1 * bf16['grad_max_abs'], bf16
 
 
+@pytest.mark.slow
+@pytest.mark.compat
 def test_command_line():
     out = run_tool(['-m', 'restv2_mm.cli.collect_env'], timeout=300)
     assert 'mmcv ops' in out.stdout and 'forward/backward check' in out.stdout
