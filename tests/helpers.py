@@ -1,8 +1,10 @@
-"""What many tests share: the repository's paths, and running a tool as a user would.
+"""What many tests share: the repository's paths, running a tool as a user would, and importing a
+tool's module to call its functions.
 
 Importable from every test module: tests/conftest.py puts this folder on ``sys.path`` (pytest's
 importlib mode does not).
 """
+import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -11,6 +13,16 @@ from typing import Optional, Sequence
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = os.environ.get('RESTV2_DATA', osp.join(REPO, '..', 'shared', 'data'))
+
+
+def load_tool(path: str):
+    """The module of the tool script at ``path`` (relative to the repository), imported under its
+    file name; tools/ is not a package, so its scripts are loaded by path."""
+    spec = importlib.util.spec_from_file_location(osp.splitext(osp.basename(path))[0],
+                                                  osp.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(args: Sequence, *, data_root: Optional[str] = None, check: bool = True,

@@ -9,7 +9,7 @@ from .flops import (
                     group_flops,
                     sdpa_flop_jit,
 )
-from .latency import measure_interleaved, measure_latency
+from .latency import machine_name, measure_interleaved, measure_latency
 from .memory import fresh_process_env, memory_in_fresh_process, peak_memory_mb
 from .official_rmt import (
                     OFFICIAL_ARCHS,
@@ -21,5 +21,5 @@ from .official_rmt import (
 
 __all__ = ['GROUPS', 'OFFICIAL_ARCHS', 'OFFICIAL_RMT_ENV', 'SDPA_OP', 'analyze_flops', 'count_params',
            'eager_forward', 'flop_analyzer', 'fresh_process_env', 'group_flops', 'load_official_file',
-           'measure_interleaved', 'measure_latency', 'memory_in_fresh_process', 'official_rmt_pair',
-           'official_root', 'peak_memory_mb', 'sdpa_flop_jit']
+           'machine_name', 'measure_interleaved', 'measure_latency', 'memory_in_fresh_process',
+           'official_rmt_pair', 'official_root', 'peak_memory_mb', 'sdpa_flop_jit']

@@ -1,4 +1,5 @@
 """Latency measurement: median, min and max over repeated runs after warm-up."""
+import platform
 import statistics
 import time
 from typing import Callable, Dict, List, Sequence
@@ -55,3 +56,17 @@ def measure_interleaved(fns: Sequence[Callable[[], object]], warmup: int = 1, re
             t.append((time.perf_counter() - start) * 1e3)
     return [dict(median_ms=statistics.median(t), min_ms=min(t), max_ms=max(t), repeat=repeat)
             for t in times]
+
+
+def machine_name(device: str = 'cpu') -> str:
+    """What a timing ran on, for the header of a table: the GPU's name for ``'cuda'``, else the
+    CPU model (``/proc/cpuinfo``) and torch's thread count, e.g. ``'AMD EPYC 7B13, 2 threads'``."""
+    if device == 'cuda':
+        return torch.cuda.get_device_name()
+    name = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            name = next(ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return f'{name}, {torch.get_num_threads()} threads'

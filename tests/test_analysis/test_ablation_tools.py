@@ -1,21 +1,13 @@
 """tools/analyze_flops.py and tools/analysis_tools/benchmark.py take every ablation variant: the
 configs of configs/mmpretrain/ablations and their switches through --cfg-options."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, load_tool
 
 DEFAULT_ROW = osp.join(REPO, 'configs/mmpretrain/ablations/restv2_t_100e_in1k.py')
-
-
-def tool(path):
-    spec = importlib.util.spec_from_file_location(osp.basename(path)[:-3], osp.join(REPO, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize('option,params_m,gflops', [
@@ -23,7 +15,7 @@ def tool(path):
     ('model.backbone.branches=conv', 26.11, 3.56),  # Table 2c ConvNet
 ])
 def test_analyze_flops_takes_switches_through_cfg_options(option, params_m, gflops):
-    rows = tool('tools/analyze_flops.py').main([DEFAULT_ROW, '--cfg-options', option])
+    rows = load_tool('tools/analyze_flops.py').main([DEFAULT_ROW, '--cfg-options', option])
     (row, ) = rows
     assert row['input'] == '224x224'
     assert abs(row['params_M'] / params_m - 1) < 0.005 and abs(row['GFLOPs'] / gflops - 1) < 0.005
@@ -33,7 +25,7 @@ def test_benchmark_times_configs_side_by_side(tmp_path):
     out = tmp_path / 'rows.json'
     configs = ['configs/mmpretrain/ablations/restv2_lite_100e_in1k.py',
                'configs/mmpretrain/ablations/pvt_emsav2_tiny_100e_in1k.py']
-    tool('tools/analysis_tools/benchmark.py').main(
+    load_tool('tools/analysis_tools/benchmark.py').main(
         ['--configs', *configs, '--cfg-options', 'model.backbone.drop_path_rate=0.2',
          '--no-memory', '--repeat', '1', '--warmup', '0', '--out', str(out)])
     rows = json.loads(out.read_text())['rows']
@@ -46,4 +38,4 @@ def test_benchmark_times_configs_side_by_side(tmp_path):
 
 def test_benchmark_cfg_options_need_configs():
     with pytest.raises(SystemExit):
-        tool('tools/analysis_tools/benchmark.py').parse_args(['--cfg-options', 'a=1'])
+        load_tool('tools/analysis_tools/benchmark.py').parse_args(['--cfg-options', 'a=1'])

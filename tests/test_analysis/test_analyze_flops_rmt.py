@@ -37,13 +37,11 @@ def test_one_rmt_block_by_hand(decomposed):
 def test_analyze_flops_tool_on_rmt_configs(capsys):
     """The classifier config gives the official model's figures (fvcore: 2.650617856 GFLOPs,
     14.334216M parameters, see test_rmt.py); the detector config reports the four groups."""
-    import importlib.util
     import os.path as osp
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    spec = importlib.util.spec_from_file_location('analyze_flops',
-                                                  osp.join(repo, 'tools', 'analyze_flops.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+
+    from helpers import REPO as repo
+    from helpers import load_tool
+    tool = load_tool('tools/analyze_flops.py')
     cls, = tool.main([osp.join(repo, 'configs/mmpretrain/rmt_t_8xb128_in1k.py')])
     assert cls['GFLOPs'] == 2.651 and cls['params_M'] == 14.334
     assert cls['Matmul'] > 0 and cls['Conv'] > 0 and cls['Linear'] > 0

@@ -45,7 +45,8 @@ def build(config, narrow=False, size=None):
 
 @pytest.mark.parametrize('config,size', [
     ('configs/mmpretrain/restv2_t_8xb256_in1k.py', 64),
-    ('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py', 32),
+    pytest.param('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py', 32,
+                 marks=pytest.mark.mmcv_ops),
 ])
 def test_bf16_autocast_step_is_finite(config, size):
     model = build(config, narrow=True, size=size).train()

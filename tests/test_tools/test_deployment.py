@@ -5,24 +5,21 @@ to 1e-4; the classifier and UperNet export through the tool; what cannot export 
 The per-style files use a narrow ResTv2 (every layer kind, one block a stage): the styles differ in
 how attention is windowed, not in width or depth, and the narrow graph converts in a third of the
 time. ResTv2-T itself exports in the tool test below."""
-import importlib.util
+import json
 import os.path as osp
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import REPO, run_tool
+from helpers import REPO, load_tool, run_tool
 from restv2_mm.models import ResTv2
 
 TOOL = osp.join(REPO, 'tools', 'deployment', 'pytorch2onnx.py')
+pytorch2onnx = load_tool('tools/deployment/pytorch2onnx.py')
 SIZES = [(224, 224), (333, 517), (800, 1333)]
 NARROW = dict(embed_dims=[32, 64, 128, 256], depths=[1, 1, 1, 1], num_heads=[1, 2, 4, 8],
               sr_ratios=[8, 4, 2, 1])
-
-spec = importlib.util.spec_from_file_location('pytorch2onnx', TOOL)
-pytorch2onnx = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pytorch2onnx)
 
 
 def onnx_outputs(path, x):
@@ -79,3 +76,23 @@ def test_what_cannot_export_says_why(tmp_path):  # B37
     proc = export('configs/mmpretrain/restv2_t_8xb256_in1k.py', '--out', tmp_path / 'x.txt', check=False)
     assert proc.returncode != 0 and '--out must end in .onnx' in proc.stderr
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_report_keeps_one_entry_per_export_and_renders(tmp_path):
+    path = str(tmp_path / 'onnx.json')
+
+    def entry(style, diff):
+        return dict(config='configs/x.py', part='backbone', style=style, dynamic=True,
+                    smallest=[17, 17], machine='cpu', torch='2', onnxruntime='1', argv=[],
+                    rows=[dict(input='224x224', max_abs_diff=diff,
+                               onnxruntime_ms=[2., 1., 3.], pytorch_ms=[4., 3., 5.])])
+    pytorch2onnx.write_report(path, entry('win', 1e-5))
+    pytorch2onnx.write_report(path, entry('hwin', 2e-5))
+    pytorch2onnx.write_report(path, entry('win', 3e-5))  # a rerun replaces its entry
+    with open(path) as f:
+        data = json.load(f)
+    assert [(e['style'], e['rows'][0]['max_abs_diff']) for e in data['entries']] == \
+        [('hwin', 2e-5), ('win', 3e-5)]
+    table = pytorch2onnx.render(data).splitlines()
+    assert table[2] == '| x.py | backbone | hwin | 224x224 | 2.0e-05 | 2 [1, 3] | 4 [3, 5] | 0.50 | 17x17 |'
+    assert table[-1] == 'Machine: cpu; torch 2, onnxruntime 1.'

@@ -3,7 +3,6 @@
 The config-path get_model / inferencer tests are in test_classifier.py and test_safe_loading.py;
 here the models are reached by their metafile names.
 """
-import importlib.util
 import json
 import os.path as osp
 
@@ -13,7 +12,7 @@ import yaml
 from mmengine.registry import DefaultScope
 
 import restv2_mm  # noqa: F401
-from helpers import REPO, run_tool
+from helpers import REPO, load_tool, run_tool
 
 LIBS = ('mmpretrain', 'mmdet', 'mmseg')
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'model_zoo.py')
@@ -31,10 +30,7 @@ def models(lib):
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('model_zoo_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis_tools/model_zoo.py')
 
 
 def test_index_configs_exist_names_unique_and_figures_recorded():

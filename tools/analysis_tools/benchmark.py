@@ -55,7 +55,6 @@ import functools
 import json
 import os
 import os.path as osp
-import platform
 import re
 import sys
 
@@ -242,18 +241,6 @@ def memory_in_worker(row, mode, device):
                                    f'{row["name"]} ({mode})')
 
 
-def machine(device):
-    if device == 'cuda':
-        return torch.cuda.get_device_name()
-    name = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            name = next(ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    return f'{name}, {torch.get_num_threads()} threads'
-
-
 def run(args):
     from restv2_mm.analysis import measure_interleaved
     rows = rows_for(args.suites, args.device, args.configs, args.cfg_options, args.official_rmt)
@@ -406,7 +393,8 @@ def main(argv=None):
         with open(args.render) as f:
             data = json.load(f)
     else:
-        data = dict(machine=machine(args.device), torch=torch.__version__,
+        from restv2_mm.analysis import machine_name
+        data = dict(machine=machine_name(args.device), torch=torch.__version__,
                     env={k: v for k, v in sorted(os.environ.items()) if k.startswith('MALLOC_')},
                     argv=argv, rows=run(args))
     table = render(data)

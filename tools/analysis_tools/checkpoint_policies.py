@@ -2,6 +2,7 @@
 
     python tools/analysis_tools/checkpoint_policies.py [--models restv2-t rmt-t] [--repeat 5]
         [--warmup 1] [--policies none full gemm narrow attention] [--out FILE.json]
+    python tools/analysis_tools/checkpoint_policies.py --render FILE.json
 
 Rows per model: no checkpointing (``none``, the base), ``with_cp='full'``, and ``with_cp='selective'``
 under each policy of :data:`restv2_mm.models.SELECTIVE_POLICIES`. One
@@ -9,7 +10,8 @@ training step is forward + backward of the sum of the outputs' means, fp32 on th
 median [min, max] of ``--repeat`` interleaved rounds after ``--warmup`` (all policies of a model in
 the same rounds, ms). Memory: peak RSS above the model during one step, each row in a fresh process
 (:mod:`restv2_mm.analysis.memory`, MB). The table goes to stdout; ``--out`` also keeps the rows
-(as docs/checkpoint_policies_cpu.json: machine, torch, argv and one point per row).
+(as docs/checkpoint_policies_cpu.json: machine, torch, argv and one point per row); ``--render``
+prints the table of such a file without measuring (the docs' table is checked against it).
 
 Raises:
     SystemExit: bad arguments (argparse), or ``with_cp='selective'`` on torch < 2.4.
@@ -110,14 +112,20 @@ def main(argv=None):
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--out', help='also write the rows (.json)')
+    parser.add_argument('--render', metavar='FILE.json',
+                        help='measure nothing: print the table of a file written with --out')
     args = parser.parse_args(argv)
+    if args.render:
+        with open(args.render) as f:
+            print(render(json.load(f)), end='')
+        return
     if 'none' not in args.policies:
         parser.error("--policies needs 'none' (the base of the ratios)")
     from restv2_mm.models import selective_available
     if set(args.policies) - {'none', 'full'} and not selective_available():
         parser.error("the selective policies need torch >= 2.4")
-    from benchmark import machine
-    data = dict(machine=machine('cpu'), torch=torch.__version__, argv=argv, points=run(args))
+    from restv2_mm.analysis import machine_name
+    data = dict(machine=machine_name('cpu'), torch=torch.__version__, argv=argv, points=run(args))
     print(render(data), end='')
     if args.out:
         with open(args.out, 'w') as f:

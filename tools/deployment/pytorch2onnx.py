@@ -2,26 +2,30 @@
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out model.onnx
         [--part model|backbone] [--shape H W] [--dynamic] [--style global|win|cwin|hwin]
-        [--opset 18] [--verify H W [H W ...]] [--latency] [--repeat 5]
+        [--opset 18] [--verify H W [H W ...]] [--latency] [--repeat 5] [--report FILE.json]
         [--cfg-options k=v ...] [--unsafe-load]
+    python tools/deployment/pytorch2onnx.py --render FILE.json
 
 What is exported is the tensor forward: classifiers give logits (N, 1000); segmentors the decode
 head's logits (N, classes, H/4, W/4); ``--part backbone`` the backbone's tuple of (N, C_i, H_i, W_i)
 maps. The export runs torch's dynamo-based exporter on the plain-PyTorch reference path
 (``restv2_mm.ops.fast_path(False)``: explicit attention, no fused CPU kernels). With ``--dynamic``
 the input's height and width are symbolic: one file runs at any H, W (not only multiples of 32 or
-of the window size) above a small bound that the tool prints (17 for Global; larger for the window
-styles, whose windows must not all fall at the image edge, see docs/deployment.md).
+of the window size) above a small bound that the tool prints (17 or 33 pixels for ResTv2-T,
+depending on the style: docs/deployment.md).
 ``--verify`` runs the file in onnxruntime (CPU) at the given sizes and checks the largest
 difference from PyTorch (1e-4); with ``--latency`` it also times onnxruntime and PyTorch (fast path,
 ``no_grad``) side by side at each of those sizes (ms, median of ``--repeat`` interleaved rounds after
-one warm-up). Detection models do not export: see docs/deployment.md.
+one warm-up). ``--report`` keeps those rows in a JSON file (one entry per config, part and style) and
+``--render`` prints its table without measuring (docs/deployment.md's table is checked against it).
+Detection models do not export: see docs/deployment.md.
 
 Raises:
     SystemExit: bad arguments, a torch without the dynamo exporter (tested on 2.14), or ``--verify``
         differences above 1e-4.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import re
@@ -35,7 +39,7 @@ from mmengine.config import DictAction
 
 import restv2_mm  # noqa: F401
 from restv2_mm import ops
-from restv2_mm.analysis import measure_interleaved
+from restv2_mm.analysis import machine_name, measure_interleaved
 from restv2_mm.apis import (
     DEFAULT_SHAPES,
     TensorForward,
@@ -147,13 +151,18 @@ def export(module: torch.nn.Module, x: torch.Tensor, path: str, dynamic: bool, o
 
 
 def verify(module: torch.nn.Module, path: str, sizes, latency: bool = False,
-           repeat: int = 5) -> float:
-    """Largest absolute difference between onnxruntime (CPU) and PyTorch over ``sizes``; with
-    ``latency``, both timed side by side at each size (ms)."""
+           repeat: int = 5) -> list:
+    """onnxruntime (CPU) against PyTorch at each (H, W) of ``sizes``, printed a line each.
+
+    Returns:
+        One dict per size: ``input`` ('HxW'), ``max_abs_diff`` (the largest absolute difference
+        over the outputs), and with ``latency`` ``onnxruntime_ms`` and ``pytorch_ms`` (median, min,
+        max of ``repeat`` interleaved rounds after one warm-up, ms).
+    """
     import onnxruntime as ort
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     name = session.get_inputs()[0].name
-    worst = 0.
+    rows = []
     for h, w in sizes:
         x = torch.randn(1, 3, h, w)
         with torch.no_grad():
@@ -161,6 +170,7 @@ def verify(module: torch.nn.Module, path: str, sizes, latency: bool = False,
         want = want if isinstance(want, tuple) else (want, )
         got = session.run(None, {name: x.numpy()})
         diff = max(float(np.abs(g - t.numpy()).max()) for g, t in zip(got, want))
+        row = dict(input=f'{h}x{w}', max_abs_diff=diff)
         line = (f'{h}x{w}: onnxruntime vs PyTorch max abs diff {diff:.2e} '
                 f'({", ".join(str(tuple(g.shape)) for g in got)})')
         if latency:
@@ -168,20 +178,59 @@ def verify(module: torch.nn.Module, path: str, sizes, latency: bool = False,
             with torch.no_grad():
                 ort_ms, torch_ms = measure_interleaved(
                     [lambda: session.run(None, feed), lambda: module(x)], warmup=1, repeat=repeat)
+            row.update(onnxruntime_ms=[ort_ms[k] for k in ('median_ms', 'min_ms', 'max_ms')],
+                       pytorch_ms=[torch_ms[k] for k in ('median_ms', 'min_ms', 'max_ms')])
             line += (f'; latency ms (median [min, max] of {repeat}): onnxruntime '
                      f'{ort_ms["median_ms"]:.1f} [{ort_ms["min_ms"]:.1f}, {ort_ms["max_ms"]:.1f}], '
                      f'PyTorch {torch_ms["median_ms"]:.1f} [{torch_ms["min_ms"]:.1f}, '
                      f'{torch_ms["max_ms"]:.1f}], ratio {ort_ms["median_ms"] / torch_ms["median_ms"]:.2f}')
         print(line, flush=True)
-        worst = max(worst, diff)
-    return worst
+        rows.append(row)
+    return rows
+
+
+def write_report(path: str, entry: dict) -> None:
+    """Add ``entry`` (one export and its --verify rows) to the JSON report at ``path``, replacing
+    an entry of the same config, part and style; written through a temporary file."""
+    data = dict(entries=[])
+    if osp.isfile(path):
+        with open(path) as f:
+            data = json.load(f)
+    key = ('config', 'part', 'style')
+    data['entries'] = [e for e in data['entries']
+                       if tuple(e[k] for k in key) != tuple(entry[k] for k in key)] + [entry]
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
+def render(data: dict) -> str:
+    """Markdown table of a --report file (one row per export and size), then the machines."""
+    def ms(v):
+        return '-' if v is None else f'{v[0]:.0f} [{v[1]:.0f}, {v[2]:.0f}]'
+    lines = ['| config | part | style | input | max abs diff | onnxruntime ms | PyTorch ms | ratio '
+             '| smallest input |', '|---|---|---|---|---|---|---|---|---|']
+    machines = []
+    for e in data['entries']:
+        low = 'static' if e['smallest'] is None else f'{e["smallest"][0]}x{e["smallest"][1]}'
+        for r in e['rows']:
+            ort_ms, torch_ms = r.get('onnxruntime_ms'), r.get('pytorch_ms')
+            ratio = '-' if ort_ms is None else f'{ort_ms[0] / torch_ms[0]:.2f}'
+            lines.append(f'| {osp.basename(e["config"])} | {e["part"]} | {e["style"] or "-"} | '
+                         f'{r["input"]} | {r["max_abs_diff"]:.1e} | {ms(ort_ms)} | {ms(torch_ms)} | '
+                         f'{ratio} | {low} |')
+        machine = f'{e["machine"]}; torch {e["torch"]}, onnxruntime {e["onnxruntime"]}'
+        if machine not in machines:
+            machines.append(machine)
+    return '\n'.join(lines + [''] + [f'Machine: {m}.' for m in machines]) + '\n'
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument('config', help='config file, or a stock one such as mmpretrain::...')
+    parser.add_argument('config', nargs='?', help='config file, or a stock one such as mmpretrain::...')
     parser.add_argument('checkpoint', nargs='?', help='whole-model checkpoint (default: random)')
-    parser.add_argument('--out', required=True, help='the .onnx file to write')
+    parser.add_argument('--out', help='the .onnx file to write')
     parser.add_argument('--part', choices=['model', 'backbone'], default='model')
     parser.add_argument('--shape', nargs=2, type=int, metavar=('H', 'W'),
                         help='export input size (default: the task\'s paper size)')
@@ -193,9 +242,18 @@ def parse_args(argv=None):
     parser.add_argument('--latency', action='store_true',
                         help='with --verify: time onnxruntime and PyTorch side by side')
     parser.add_argument('--repeat', type=int, default=5, help='timed rounds (--latency)')
+    parser.add_argument('--report', metavar='FILE.json',
+                        help='with --verify: add the rows to FILE.json (same config/part/style '
+                             'replaced)')
+    parser.add_argument('--render', metavar='FILE.json',
+                        help='measure nothing: print the table of a --report file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     add_unsafe_load_arg(parser)
     args = parser.parse_args(argv)
+    if args.render:
+        return args
+    if not args.config or not args.out:
+        parser.error('CONFIG and --out are required (or --render FILE.json)')
     if not args.out.endswith('.onnx'):
         parser.error(f'--out must end in .onnx, got {args.out!r}')
     if args.shape and min(args.shape) < 2:
@@ -204,6 +262,8 @@ def parse_args(argv=None):
         parser.error('--verify takes pairs H W')
     if args.latency and not args.verify:
         parser.error('--latency needs --verify H W (the sizes to time)')
+    if args.report and not (args.verify and args.report.endswith('.json')):
+        parser.error(f'--report needs --verify and a .json file, got {args.report!r}')
     if args.verify and not args.dynamic and len(args.verify) > 2:
         parser.error('--verify at several sizes needs --dynamic (a static file has one size)')
     apply_unsafe_load(args)
@@ -212,6 +272,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.render:
+        with open(args.render) as f:
+            print(render(json.load(f)), end='')
+        return
     if not has_dynamo_onnx_export():
         raise SystemExit(f'pytorch2onnx: ONNX export needs torch.export with size-oblivious shapes '
                          f'and torch.onnx.export(dynamo=True), which this torch {torch.__version__} '
@@ -229,7 +293,14 @@ def main(argv=None):
           f'{time.perf_counter() - start:.0f} s; input (N, 3, H, W), {sizes}')
     if args.verify:
         sizes = list(zip(args.verify[::2], args.verify[1::2]))
-        worst = verify(module, args.out, sizes, args.latency, args.repeat)
+        rows = verify(module, args.out, sizes, args.latency, args.repeat)
+        if args.report:
+            import onnxruntime
+            write_report(args.report, dict(
+                config=args.config, part=args.part, style=args.style, dynamic=args.dynamic,
+                smallest=low, rows=rows, machine=machine_name('cpu'), torch=torch.__version__,
+                onnxruntime=onnxruntime.__version__, argv=sys.argv[1:] if argv is None else argv))
+        worst = max(r['max_abs_diff'] for r in rows)
         if worst > TOLERANCE:
             sys.exit(f'onnxruntime differs from PyTorch by {worst:.2e} > {TOLERANCE}')
 

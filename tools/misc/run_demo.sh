@@ -28,5 +28,5 @@ start=$(date +%s)
 TRAIN_IMAGE="$("$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); has={a['image_id'] for a in d['annotations']}; print([i for i in d['images'] if i['id'] in has][0]['file_name'])" "$RESTV2_DATA/coco_mini/annotations/instances_train2017.json")"
 "$PY" tools/misc/predict.py configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini_overfit.py \
     "$WORK/overfit/iter_80.pth" "$RESTV2_DATA/coco_mini/train2017/$TRAIN_IMAGE" --out "$WORK/overfit/prediction.png"
-"$PY" tools/analysis_tools/summarize_runs.py "$WORK/coco_mini" "$WORK/overfit"
+"$PY" tools/analysis_tools/summarize_runs.py "$WORK/coco_mini" "$WORK/overfit" --out "$WORK/summary.json"
 echo "demo finished in $(( $(date +%s) - start )) s; checkpoint $WORK/coco_mini/iter_60.pth, picture $WORK/coco_mini/prediction.png"
