@@ -12,11 +12,14 @@ env:
 # and the fast tests that run there (with the fresh-interpreter `compat` checks): models, ops, safe
 # loading, the self-check. Tests of mmdet/mmseg
 # models skip (mmcv-lite has no compiled ops). See docs/get_started.md, "Supported versions".
-COMPAT_PY := .venv-compat/bin/python
+# Another Python: make test-compat COMPAT_PYTHON=/path/to/python3.10 COMPAT_VENV=.venv-compat-py310
+COMPAT_PYTHON ?= python3.11
+COMPAT_VENV ?= .venv-compat
+COMPAT_PY := $(COMPAT_VENV)/bin/python
 COMPAT_TESTS := tests/test_models tests/test_ops tests/test_utils tests/test_tools/test_safe_loading.py \
 	tests/test_tools/test_collect_env.py tests/test_tools/test_package.py
 env-compat:
-	bash tools/misc/setup_compat_env.sh
+	PYTHON=$(COMPAT_PYTHON) RESTV2_COMPAT_VENV=$(abspath $(COMPAT_VENV)) bash tools/misc/setup_compat_env.sh
 test-compat: env-compat
 	PYTHONPATH=$(CURDIR) $(COMPAT_PY) -m pytest $(COMPAT_TESTS) -m "not slow or compat"
 demo: env
