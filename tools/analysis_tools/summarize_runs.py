@@ -62,8 +62,9 @@ def render(runs: list) -> str:
              + ' | '.join(names) + ' |', '|---' * (3 + len(names)) + '|']
     for s in runs:
         values = [f"{s['metrics'][k]:.3f}" if k in s['metrics'] else '-' for k in names]
-        lines.append(f"| {os.path.basename(os.path.normpath(s['work_dir']))} | "
-                     f"{loss(s['first_loss'], '')} | {loss(s['last_loss'], '')} | " + ' | '.join(values) + ' |')
+        run = os.path.basename(os.path.normpath(s['work_dir']))
+        lines.append(f"| {run} | {loss(s['first_loss'], '')} | {loss(s['last_loss'], '')} | "
+                     + ' | '.join(values) + ' |')
     return '\n'.join(lines) + '\n'
 
 
