@@ -13,13 +13,17 @@ env:
 # loading, the self-check. Tests of mmdet/mmseg
 # models skip (mmcv-lite has no compiled ops). See docs/get_started.md, "Supported versions".
 # Another Python: make test-compat COMPAT_PYTHON=/path/to/python3.10 COMPAT_VENV=.venv-compat-py310
+# The full mmcv 2.1.0 built with its ops instead of mmcv-lite, so the mmdet/mmseg model tests run too:
+# make test-compat COMPAT_OPS=1 COMPAT_VENV=.venv-compat-ops
 COMPAT_PYTHON ?= python3.11
 COMPAT_VENV ?= .venv-compat
+COMPAT_OPS ?= 0
 COMPAT_PY := $(COMPAT_VENV)/bin/python
 COMPAT_TESTS := tests/test_models tests/test_ops tests/test_utils tests/test_tools/test_safe_loading.py \
 	tests/test_tools/test_collect_env.py tests/test_tools/test_package.py
 env-compat:
-	PYTHON=$(COMPAT_PYTHON) RESTV2_COMPAT_VENV=$(abspath $(COMPAT_VENV)) bash tools/misc/setup_compat_env.sh
+	PYTHON=$(COMPAT_PYTHON) RESTV2_COMPAT_VENV=$(abspath $(COMPAT_VENV)) COMPAT_OPS=$(COMPAT_OPS) \
+	    bash tools/misc/setup_compat_env.sh
 test-compat: env-compat
 	PYTHONPATH=$(CURDIR) $(COMPAT_PY) -m pytest $(COMPAT_TESTS) -m "not slow or compat"
 demo: env

@@ -1,5 +1,5 @@
-"""What many tests share: the repository's paths, running a tool as a user would, and importing a
-tool's module to call its functions.
+"""What many tests share: the repository's paths, running a tool as a user would, importing a
+tool's module to call its functions, and counting what autograd keeps for backward.
 
 Importable from every test module: tests/conftest.py puts this folder on ``sys.path`` (pytest's
 importlib mode does not).
@@ -54,3 +54,19 @@ def run_tool(args: Sequence, *, data_root: Optional[str] = None, check: bool = T
     if check:
         assert proc.returncode == 0, f'{" ".join(command)} failed:\n{proc.output[-6000:]}'
     return proc
+
+
+def saved_numels(fn, params):
+    """Elements of the tensors autograd keeps for backward while ``fn`` runs, ``params`` (and
+    views of them) aside."""
+    import torch
+    numels, skip = {}, {p.data_ptr() for p in params}
+
+    def pack(t):
+        if t.data_ptr() not in skip:
+            numels[t.data_ptr()] = t.numel()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(numels.values())

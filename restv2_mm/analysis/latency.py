@@ -60,7 +60,9 @@ def measure_interleaved(fns: Sequence[Callable[[], object]], warmup: int = 1, re
 
 def machine_name(device: str = 'cpu') -> str:
     """What a timing ran on, for the header of a table: the GPU's name for ``'cuda'``, else the
-    CPU model (``/proc/cpuinfo``) and torch's thread count, e.g. ``'AMD EPYC 7B13, 2 threads'``."""
+    CPU model (``/proc/cpuinfo``), the vector instructions torch's kernels use on it and torch's
+    thread count, e.g. ``'AMD EPYC 7B13, AVX2, 2 threads'`` (kernels differ between AVX2 and
+    AVX-512 CPUs, so ratios measured on one need not hold on the other)."""
     if device == 'cuda':
         return torch.cuda.get_device_name()
     name = platform.processor() or platform.machine()
@@ -69,4 +71,7 @@ def machine_name(device: str = 'cpu') -> str:
             name = next(ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name'))
     except (OSError, StopIteration):
         pass
+    capability = getattr(torch.backends.cpu, 'get_cpu_capability', None)  # torch >= 2.2
+    if capability is not None:
+        name = f'{name}, {capability()}'
     return f'{name}, {torch.get_num_threads()} threads'

@@ -65,10 +65,10 @@ def _stand_ins():
     }
 
 
-def load_official_file(path: str) -> dict:
-    """Execute an official model file with the stand-ins in place of its missing imports.
-    Returns its globals."""
-    stand_ins, real_import = _stand_ins(), builtins.__import__
+def load_official_file(path: str, extra_stand_ins: Optional[dict] = None) -> dict:
+    """Execute an official model file with the stand-ins (and ``extra_stand_ins``, module name to
+    module) in place of its missing imports. Returns its globals."""
+    stand_ins, real_import = dict(_stand_ins(), **(extra_stand_ins or {})), builtins.__import__
 
     def hooked_import(name, globals=None, locals=None, fromlist=(), level=0):
         if name in stand_ins:

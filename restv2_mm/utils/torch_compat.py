@@ -72,3 +72,15 @@ def cpu_sdpa_takes_float_mask() -> bool:
     an additive float ``attn_mask`` (torch >= 2.3); older CPU kernels fall back to the math
     implementation, which materialises the attention matrix and is slower than explicit matmuls."""
     return torch_version() >= (2, 3)
+
+
+def autocast_state(device_type: str) -> Tuple[bool, torch.dtype]:
+    """(enabled, dtype) of autocast on ``device_type`` ('cpu', 'cuda') now:
+    ``torch.is_autocast_enabled(device_type)`` (torch >= 2.4), else the per-device functions."""
+    try:
+        return torch.is_autocast_enabled(device_type), torch.get_autocast_dtype(device_type)
+    except (TypeError, AttributeError):
+        pass
+    if device_type == 'cpu':
+        return torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
+    return torch.is_autocast_enabled(), torch.get_autocast_gpu_dtype()

@@ -56,6 +56,9 @@ def test_every_policy_keeps_gradients_and_recomputes_what_it_says(cls):
     assert recomputed['gemm'] == dict(gemm=0, widening=0, attention=0)
     assert recomputed['narrow']['widening'] > 0
     assert recomputed['narrow']['gemm'] == recomputed['narrow']['attention'] == 0
+    # 'early': the fc1 of stages 1-3 only; the last stage's (K = 768 / 512) are kept
+    assert 0 < recomputed['early']['widening'] < recomputed['narrow']['widening']
+    assert recomputed['early']['gemm'] == recomputed['early']['attention'] == 0
     assert recomputed['attention']['gemm'] > 0 and recomputed['attention']['widening'] > 0
     assert recomputed['attention']['attention'] == 0
 

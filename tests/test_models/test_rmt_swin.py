@@ -8,11 +8,13 @@ outputs with the same weights."""
 import importlib.util
 import os
 import os.path as osp
+import types
 
 import pytest
 import torch
 
 import restv2_mm  # noqa: F401
+from restv2_mm.analysis import load_official_file
 from restv2_mm.models import RMT, RMTSwin
 
 # The official module with Table 1 / Table 4 settings (widths 96..768, heads 3..24, FFN ratio 4,
@@ -67,11 +69,12 @@ def _official_module(root):
     spec = importlib.util.spec_from_file_location('rmt_official_helpers', path)
     helpers = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(helpers)
-    stand_ins = helpers._stand_ins  # plus the mmseg 0.x logger that RMT_Swin.py imports
-    helpers._stand_ins = lambda: dict(stand_ins(), **{
-        'mmseg.utils': helpers._module('mmseg.utils', get_root_logger=None)})
-    namespace = helpers.load_official(
-        osp.join(root, 'segmentation', 'mmseg', 'models', 'backbones', 'RMT_Swin.py'))
+    # plus the mmseg 0.x logger that RMT_Swin.py imports
+    logger = types.ModuleType('mmseg.utils')
+    logger.get_root_logger = None
+    namespace = load_official_file(
+        osp.join(root, 'segmentation', 'mmseg', 'models', 'backbones', 'RMT_Swin.py'),
+        extra_stand_ins={'mmseg.utils': logger})
     return helpers, namespace['RMT_Swin']
 
 

@@ -1,7 +1,7 @@
 """Training-step time and activation memory of each gradient-checkpointing policy.
 
     python tools/analysis_tools/checkpoint_policies.py [--models restv2-t rmt-t] [--repeat 5]
-        [--warmup 1] [--policies none full gemm narrow attention] [--out FILE.json]
+        [--warmup 1] [--policies none full gemm narrow early attention] [--out FILE.json]
     python tools/analysis_tools/checkpoint_policies.py --render FILE.json
 
 Rows per model: no checkpointing (``none``, the base), ``with_cp='full'``, and ``with_cp='selective'``
@@ -29,7 +29,7 @@ MODELS = {
     'restv2-t': ((1, 3, 800, 1344), dict(type='ResTv2', arch='tiny')),
     'rmt-t': ((1, 3, 512, 512), dict(type='RMT', arch='tiny')),
 }
-POLICIES = ('none', 'full', 'gemm', 'narrow', 'attention')
+POLICIES = ('none', 'full', 'gemm', 'narrow', 'early', 'attention')
 
 
 def build(model_name, policy):

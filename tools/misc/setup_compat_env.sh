@@ -8,6 +8,12 @@
 # torch 2.1.2 comes from PyPI (its CUDA build and the nvidia-* wheels, ~2.5 GB, downloaded once and
 # kept in $RESTV2_CACHE/compat-wheels). mmdet and mmseg are installed, but their models need mmcv's
 # compiled ops, so the tests that build them skip there (see docs/get_started.md, "Supported versions").
+#
+#   COMPAT_OPS=1 bash tools/misc/setup_compat_env.sh   # the full mmcv 2.1.0 with its CPU ops instead
+#
+# builds mmcv 2.1.0 from source against torch 2.1.2 once (its own C++17 flags suit torch 2.1's
+# headers; about 20 min on 2 cores), cached in $RESTV2_CACHE like the pinned build, so that the
+# mmdet and mmseg models run on the oldest stack too. Use its own venv (COMPAT_VENV in the Makefile).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,6 +32,7 @@ PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
 STAMP="$VENV/.restv2_pins.sha"
 want_sha="$(sha256sum "$PINS" "$ROOT/setup.py" | sha256sum | cut -c1-16)"
+want_sha="$want_sha-ops${COMPAT_OPS:-0}"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_sha" ] && "$PY" -c "import mmpretrain, restv2_mm" 2>/dev/null; then
     log "environment complete ($VENV)"
     exit 0
@@ -38,10 +45,33 @@ grep -vE '^\s*(#|$)' "$PINS" > "$CONSTRAINTS"
 WHEELS="$CACHE/compat-wheels"
 mkdir -p "$WHEELS"
 "${PIP[@]}" install -q "$(grep -E '^setuptools' "$PINS")" wheel
+if [ "${COMPAT_OPS:-0}" = "1" ]; then  # the full mmcv, built below, instead of mmcv-lite
+    sed -i '/^mmcv-lite==/d' "$CONSTRAINTS"
+fi
 mapfile -t ALL < "$CONSTRAINTS"
 # Download once into the cache (torch's CUDA wheels are large), then install from it.
 "${PIP[@]}" download -q -c "$CONSTRAINTS" -d "$WHEELS" "${ALL[@]}"
 "${PIP[@]}" install -q -c "$CONSTRAINTS" --find-links "$WHEELS" "${ALL[@]}"
+if [ "${COMPAT_OPS:-0}" = "1" ]; then
+    TORCH_VER="$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')"
+    MMCV_VER="$(grep -E '^mmcv-lite==' "$PINS" | cut -d= -f3)"
+    OPS_DIR="$CACHE/mmcv-$MMCV_VER-torch$TORCH_VER-cpu"
+    if ! ls "$OPS_DIR"/mmcv-*.whl >/dev/null 2>&1; then
+        log "building mmcv $MMCV_VER (cpu ops) against torch $TORCH_VER; cached in $OPS_DIR"
+        tmp="$(mktemp -d)"
+        "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VER" -d "$tmp"
+        tar -xzf "$tmp"/mmcv-*.tar.gz -C "$tmp"
+        mkdir -p "$OPS_DIR.partial"
+        start=$(date +%s)
+        (cd "$(ls -d "$tmp"/mmcv-*/)" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+            "${PIP[@]}" wheel -q --no-build-isolation --no-deps -w "$OPS_DIR.partial" .)
+        rm -rf "$OPS_DIR"; mv "$OPS_DIR.partial" "$OPS_DIR"; rm -rf "$tmp"
+        log "mmcv built in $(( $(date +%s) - start )) s"
+    fi
+    # mmcv and mmcv-lite install the same `mmcv` package: one replaces the other.
+    "${PIP[@]}" uninstall -q -y mmcv-lite 2>/dev/null || true
+    "${PIP[@]}" install -q --no-deps --force-reinstall "$OPS_DIR"/mmcv-*.whl
+fi
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
 
 "$PY" - <<'EOF'

@@ -91,6 +91,22 @@ def _policy_narrow(ctx, op, *args, **kwargs):
     return _keep(packet in SAVED_OPS and not (packet in _GEMMS and _widening(op, args)))
 
 
+# Recomputing a GEMM costs 2K multiply-adds per element of its output (K: its inner width), so
+# per byte freed the early stages' fc1 (K = C = 64..384) are the cheapest to recompute and the last
+# stage's (K = 512 or 768) the dearest, while holding the least memory (a sixteenth of the map).
+EARLY_MAX_K = 384
+
+
+def _policy_early(ctx, op, *args, **kwargs):
+    """As :func:`_policy_narrow`, but only the widening GEMMs of inner width K <=
+    :data:`EARLY_MAX_K` (the fc1 of stages 1-3) are recomputed; the last stage's are kept."""
+    packet = op.overloadpacket
+    if packet in _GEMMS and _widening(op, args):
+        a = args[1] if packet is _aten.addmm else args[0]
+        return _keep(a.shape[-1] > EARLY_MAX_K)
+    return _keep(packet in SAVED_OPS)
+
+
 def _policy_attention(ctx, op, *args, **kwargs):
     """Keep only the fused attention's outputs (quadratic in the tokens); recompute every linear."""
     return _keep(op.overloadpacket in SAVED_OPS and op.overloadpacket not in _GEMMS)
@@ -98,7 +114,7 @@ def _policy_attention(ctx, op, *args, **kwargs):
 
 # What ``with_cp='selective'`` keeps for backward, by name (docs/performance.md has the measured
 # memory and step time of each).
-SELECTIVE_POLICIES = {'gemm': _policy_gemm, 'narrow': _policy_narrow,
+SELECTIVE_POLICIES = {'gemm': _policy_gemm, 'narrow': _policy_narrow, 'early': _policy_early,
                       'attention': _policy_attention}
 # The lowest memory at the lowest time of the measured points (docs/checkpoint_policies_cpu.json).
 DEFAULT_SELECTIVE_POLICY = 'narrow'

@@ -9,12 +9,12 @@ rotates q and k by a rotary position over the raster index of the map; this modu
 same.
 """
 from collections import OrderedDict
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import nn
 
-from ...ops import attention_reference, fast_path_enabled
+from ...ops import attention_reference, fast_path_enabled, linear_add
 from ...ops.retention import decay_attention, fused_decay_attention
 from ...utils.torch_compat import is_compiling
 from ..common.dwconv import DWConv2d
@@ -190,10 +190,11 @@ class VisionRetention(nn.Module):
     ``out_proj``. Module names are the official ones.
 
     Where :func:`restv2_mm.ops.retention.fused_decay_attention` (fast paths on; on the CPU torch
-    >= 2.3) each attention is one fused call (:func:`restv2_mm.ops.retention.decay_attention`) on
-    4-D views: rows as (B*H, N, W, D), columns as (B*W, N, H, D), the whole map as (B, N, HW, D),
-    so that no (L x L) attention matrix is stored. Otherwise the official computation runs as
-    written (explicit matmuls, the attention matrix kept for backward): the reference.
+    >= 2.3) the attentions are fused calls (:func:`restv2_mm.ops.retention.decay_attention`) on
+    4-D views: rows as (B*H, N, W, D), columns image by image as (W, N, H, D), the whole map as
+    (B, N, HW, D), so that neither an (L x L) attention matrix nor a copy of q, k or v is kept
+    for backward. Otherwise the official computation runs as written
+    (explicit matmuls, the attention matrix kept for backward): the reference.
 
     Args:
         embed_dims (int): Channels C.
@@ -201,7 +202,8 @@ class VisionRetention(nn.Module):
         decomposed (bool): Row-then-column retention instead of the whole map.
 
     Shape:
-        x (B, H, W, C) and ``rel_pos`` from :class:`RetentionRelPos2d` for (H, W) -> (B, H, W, C).
+        x (B, H, W, C) and ``rel_pos`` from :class:`RetentionRelPos2d` for (H, W) -> (B, H, W, C);
+        ``forward(x, rel_pos, residual)`` returns ``residual + retention(x)``.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, decomposed: bool):
@@ -219,12 +221,15 @@ class VisionRetention(nn.Module):
         b, h, w, _ = x.shape
         return x.view(b, h, w, self.num_heads, -1).permute(0, 3, 1, 2, 4)  # (B, N, H, W, D)
 
-    def forward(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rel_pos: RelPos,
+                residual: Optional[torch.Tensor] = None) -> torch.Tensor:
         if fused_decay_attention(x.device):
-            return self._forward_fused(x, rel_pos)
-        return self.forward_reference(x, rel_pos)
+            return self._forward_fused(x, rel_pos, residual)
+        out = self.forward_reference(x, rel_pos)
+        return out if residual is None else residual + out
 
-    def _forward_fused(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
+    def _forward_fused(self, x: torch.Tensor, rel_pos: RelPos,
+                       residual: Optional[torch.Tensor]) -> torch.Tensor:
         b, h, w, c = x.shape
         n, d = self.num_heads, c // self.num_heads
         (sin, cos), masks = rel_pos
@@ -243,20 +248,24 @@ class VisionRetention(nn.Module):
             def by_rows(t):  # (B, H, W, N, D) -> (B*H, N, W, D), a view
                 return t.reshape(b * h, w, n, d).transpose(1, 2)
 
-            def by_cols(t):  # (B, H, W, N, D) -> (B*W, N, H, D)
-                return t.permute(0, 2, 3, 1, 4).reshape(b * w, n, h, d)
+            def by_cols(t):  # (H, W, N, D) of one image -> (W, N, H, D), a view
+                return t.permute(1, 2, 0, 3)
 
             rows = decay_attention(by_rows(q), by_rows(k), by_rows(v), mask_w)
             rows = rows.transpose(1, 2).reshape(b, h, w, n, d)
-            out = decay_attention(by_cols(q), by_cols(k), by_cols(rows), mask_h)  # (B*W, N, H, D)
-            out = out.transpose(1, 2).reshape(b, w, h, c).transpose(1, 2)
+            # Columns image by image: (W, N, H, D) views of one image, where (B*W, N, H, D) would
+            # be copies of q, k and the rows' output, kept for backward beside the originals.
+            out = torch.stack([  # (B, W, H, N, D)
+                decay_attention(by_cols(q[i]), by_cols(k[i]), by_cols(rows[i]), mask_h)
+                .transpose(1, 2) for i in range(b)])
+            out = out.reshape(b, w, h, c).transpose(1, 2)
         else:
             def flat(t):  # (B, H, W, N, D) -> (B, N, HW, D), a view
                 return t.reshape(b, h * w, n, d).transpose(1, 2)
 
             out = decay_attention(flat(q), flat(k), flat(v), masks)
             out = out.transpose(1, 2).reshape(b, h, w, c)
-        return self.out_proj(out + lepe)
+        return linear_add(out + lepe, self.out_proj, residual)
 
     def forward_reference(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
         """The official computation: explicit matmuls, the attention matrices materialised."""

@@ -3,6 +3,7 @@ import torch
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
 
+from ...ops import batch_norm_act
 from ..common.defaults import ACT_CFG, CONV_NORM_CFG
 
 
@@ -12,6 +13,8 @@ class RMTStem(nn.Module):
     ``classfication_release/RMT.py``; supplement A describes five convs, the code has four).
 
     Module names follow the official release (``proj.{0,1,3,4,6,7,9,10}``; the convs have biases).
+    Each norm and activation runs through :func:`restv2_mm.ops.batch_norm_act` (only the norm's
+    input kept for backward).
 
     Args:
         in_channels (int): Input channels (3 for RGB).
@@ -38,7 +41,11 @@ class RMTStem(nn.Module):
         self.proj = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x).permute(0, 2, 3, 1)
+        layers = list(self.proj)
+        for i in range(0, len(layers), 3):  # (conv, norm, act), the last without act
+            conv, norm, *act = layers[i:i + 3]
+            x = batch_norm_act(conv(x), norm, *act)
+        return x.permute(0, 2, 3, 1)
 
 
 class RMTSwinStem(nn.Module):
@@ -46,7 +53,8 @@ class RMTSwinStem(nn.Module):
     an activation between them (official ``PatchEmbed`` of
     ``segmentation/mmseg/models/backbones/RMT_Swin.py``: the RMT stem without its stride-1 convs).
 
-    Module names follow the official release (``proj.{0,1,3,4}``; the convs have biases).
+    Module names follow the official release (``proj.{0,1,3,4}``; the convs have biases); the
+    forward is :class:`RMTStem`'s.
 
     Args:
         in_channels (int): Input channels (3 for RGB).
@@ -68,5 +76,4 @@ class RMTSwinStem(nn.Module):
             nn.Conv2d(embed_dims // 2, embed_dims, kernel_size=3, stride=2, padding=1),
             build_norm_layer(conv_norm_cfg, embed_dims)[1])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x).permute(0, 2, 3, 1)
+    forward = RMTStem.forward

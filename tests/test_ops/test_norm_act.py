@@ -1,0 +1,61 @@
+"""GELU(BatchNorm(x)) of the stems (restv2_mm.ops.batch_norm_act): the fast path gives the
+module's outputs, gradients and running statistics (updated once) in training and eval, and keeps
+only the norm's input for backward."""
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import restv2_mm.ops as ops
+from helpers import saved_numels
+
+
+def make():
+    torch.manual_seed(0)
+    norm = nn.BatchNorm2d(6).double()
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-0.5, 0.5)
+    return norm
+
+
+@pytest.mark.parametrize('training', [True, False])
+def test_fast_path_equals_the_modules(training):
+    norm, act = make(), nn.GELU()
+    ref_norm = copy.deepcopy(norm)
+    norm.train(training), ref_norm.train(training)
+    x = torch.randn(4, 6, 5, 7, dtype=torch.float64, requires_grad=True)
+    want = F.gelu(ref_norm(x))
+    with ops.fast_path(True):
+        got = ops.batch_norm_act(x, norm, act)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    for name in ('running_mean', 'running_var', 'num_batches_tracked'):  # updated once
+        torch.testing.assert_close(getattr(norm, name), getattr(ref_norm, name), rtol=0, atol=0)
+    grad = torch.randn_like(want)
+    got_grads = torch.autograd.grad(got, (x, norm.weight, norm.bias), grad)
+    want_grads = torch.autograd.grad(want, (x, ref_norm.weight, ref_norm.bias), grad)
+    for a, b in zip(got_grads, want_grads):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+
+
+def test_keeps_only_the_norms_input():
+    norm = make().float()
+    x = torch.randn(2, 6, 8, 8, requires_grad=True)
+    params = list(norm.parameters())
+    with ops.fast_path(True):
+        fast = saved_numels(lambda: ops.batch_norm_act(x, norm, nn.GELU()), params)
+    with ops.fast_path(False):
+        ref = saved_numels(lambda: ops.batch_norm_act(x, norm, nn.GELU()), params)
+    stats = 4 * 6  # the running and batch mean and variance the reference's BatchNorm keeps
+    assert fast == x.numel()
+    assert ref == 2 * x.numel() + stats
+
+
+def test_other_norms_and_activations_take_the_modules():
+    x = torch.randn(2, 6, 4, 4)
+    for norm, act in ((nn.SyncBatchNorm(6), nn.GELU()), (nn.BatchNorm2d(6), nn.ReLU()),
+                      (nn.BatchNorm2d(6), nn.GELU(approximate='tanh'))):
+        norm.eval()
+        torch.testing.assert_close(ops.batch_norm_act(x, norm, act), act(norm(x)))
