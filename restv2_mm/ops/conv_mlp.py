@@ -86,16 +86,14 @@ def conv_mlp_gelu(x: torch.Tensor, fc1: nn.Linear, dwconv: nn.Conv2d, fc2: nn.Li
         x (N, H, W, C), residual (N, H, W, C_out) -> (N, H, W, C_out).
     """
     padding = dwconv.padding[0]
-    if not fast_path_enabled():
-        g = F.gelu(fc1(x))
-        out = fc2(g + _dwconv(g, dwconv.weight, dwconv.bias, padding))
-    elif _onednn_inference(x, fc1, dwconv, fc2):
+    fast = fast_path_enabled()
+    if fast and _onednn_inference(x, fc1, dwconv, fc2):
         g = torch.ops.mkldnn._linear_pointwise(x, fc1.weight, fc1.bias, 'gelu', [], 'none')
         return linear_add(g + _dwconv(g, dwconv.weight, dwconv.bias, padding), fc2, residual)
-    elif torch.is_grad_enabled():
+    if fast and torch.is_grad_enabled():
         out = _GeluDWConvLinear.apply(fc1(x), dwconv.weight, dwconv.bias, fc2.weight, fc2.bias,
                                       padding)
-    else:
+    else:  # the reference: the modules' computation
         g = F.gelu(fc1(x))
         out = fc2(g + _dwconv(g, dwconv.weight, dwconv.bias, padding))
     return out if residual is None else residual + out
