@@ -9,6 +9,8 @@ Fast paths (only while :func:`fast_path_enabled`; the reference is the plain mod
   element against ``fc2``'s C per element), never a GEMM.
 - fp32 CPU inference: ``fc1`` and GELU in one oneDNN kernel, and ``fc2`` with the residual add
   (:func:`restv2_mm.ops.linear_add`), so the hidden map and the block output are written once.
+- both: ``g + dwconv(g)`` is one conv with the identity in its kernel
+  (:func:`restv2_mm.ops.dwconv.dwconv_residual`).
 
 Outputs are those of the modules (the same ops in the same order; the fused kernels round once
 less); gradients agree to float rounding (``tests/test_ops/test_conv_mlp.py``).
@@ -20,15 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..utils.torch_compat import autocast_state
+from .dwconv import dwconv_residual, folded_dwconv_residual
 from .linear import _onednn_inference, linear_add
 from .switch import fast_path_enabled
-
-
-def _dwconv(g: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
-            padding: int) -> torch.Tensor:
-    """Depth-wise conv of a channels-last map (..., H, W, C), as ``DWConv2d`` runs it."""
-    out = F.conv2d(g.permute(0, 3, 1, 2), weight, bias, 1, padding, 1, weight.shape[0])
-    return out.permute(0, 2, 3, 1)
 
 
 class _GeluDWConvLinear(torch.autograd.Function):
@@ -38,22 +34,21 @@ class _GeluDWConvLinear(torch.autograd.Function):
     dtype and values the forward had."""
 
     @staticmethod
-    def forward(ctx, h, conv_w, conv_b, fc_w, fc_b, padding):
+    def forward(ctx, h, conv_w, conv_b, fc_w, fc_b):
         ctx.autocast = autocast_state(h.device.type)
-        ctx.padding = padding
         ctx.save_for_backward(h, conv_w, conv_b, fc_w, fc_b)
         g = F.gelu(h)
-        return F.linear(g + _dwconv(g, conv_w, conv_b, padding), fc_w, fc_b)
+        return F.linear(folded_dwconv_residual(g, conv_w, conv_b), fc_w, fc_b)
 
     @staticmethod
     def backward(ctx, grad_out):
         h, conv_w, conv_b, fc_w, fc_b = ctx.saved_tensors
-        need_h, need_cw, need_cb, need_fw, need_fb = ctx.needs_input_grad[:5]
+        need_h, need_cw, need_cb, need_fw, need_fb = ctx.needs_input_grad
         enabled, dtype = ctx.autocast
         with torch.enable_grad(), torch.autocast(h.device.type, dtype=dtype, enabled=enabled):
             h_ = h.detach().requires_grad_(need_h)
             g = F.gelu(h_)
-            s = g + _dwconv(g, conv_w, conv_b, ctx.padding)
+            s = folded_dwconv_residual(g, conv_w, conv_b)
         go = grad_out.to(s.dtype)
         grad_fw = grad_fb = None
         if need_fw:
@@ -68,7 +63,7 @@ class _GeluDWConvLinear(torch.autograd.Function):
             grads = iter(torch.autograd.grad(s, wanted, grad_s))
         grad_h, grad_cw, grad_cb = (next(grads) if need else None
                                     for need in (need_h, need_cw, need_cb))
-        return grad_h, grad_cw, grad_cb, grad_fw, grad_fb, None
+        return grad_h, grad_cw, grad_cb, grad_fw, grad_fb
 
 
 def conv_mlp_gelu(x: torch.Tensor, fc1: nn.Linear, dwconv: nn.Conv2d, fc2: nn.Linear,
@@ -85,15 +80,13 @@ def conv_mlp_gelu(x: torch.Tensor, fc1: nn.Linear, dwconv: nn.Conv2d, fc2: nn.Li
     Shape:
         x (N, H, W, C), residual (N, H, W, C_out) -> (N, H, W, C_out).
     """
-    padding = dwconv.padding[0]
     fast = fast_path_enabled()
     if fast and _onednn_inference(x, fc1, dwconv, fc2):
         g = torch.ops.mkldnn._linear_pointwise(x, fc1.weight, fc1.bias, 'gelu', [], 'none')
-        return linear_add(g + _dwconv(g, dwconv.weight, dwconv.bias, padding), fc2, residual)
+        return linear_add(dwconv_residual(g, dwconv), fc2, residual)
     if fast and torch.is_grad_enabled():
-        out = _GeluDWConvLinear.apply(fc1(x), dwconv.weight, dwconv.bias, fc2.weight, fc2.bias,
-                                      padding)
+        out = _GeluDWConvLinear.apply(fc1(x), dwconv.weight, dwconv.bias, fc2.weight, fc2.bias)
     else:  # the reference: the modules' computation
         g = F.gelu(fc1(x))
-        out = fc2(g + _dwconv(g, dwconv.weight, dwconv.bias, padding))
+        out = fc2(dwconv_residual(g, dwconv))
     return out if residual is None else residual + out

@@ -56,21 +56,10 @@ if [ "${COMPAT_OPS:-0}" = "1" ]; then
     TORCH_VER="$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')"
     MMCV_VER="$(grep -E '^mmcv-lite==' "$PINS" | cut -d= -f3)"
     OPS_DIR="$CACHE/mmcv-$MMCV_VER-torch$TORCH_VER-cpu"
-    if ! ls "$OPS_DIR"/mmcv-*.whl >/dev/null 2>&1; then
-        log "building mmcv $MMCV_VER (cpu ops) against torch $TORCH_VER; cached in $OPS_DIR"
-        tmp="$(mktemp -d)"
-        "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VER" -d "$tmp"
-        tar -xzf "$tmp"/mmcv-*.tar.gz -C "$tmp"
-        mkdir -p "$OPS_DIR.partial"
-        start=$(date +%s)
-        (cd "$(ls -d "$tmp"/mmcv-*/)" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-            "${PIP[@]}" wheel -q --no-build-isolation --no-deps -w "$OPS_DIR.partial" .)
-        rm -rf "$OPS_DIR"; mv "$OPS_DIR.partial" "$OPS_DIR"; rm -rf "$tmp"
-        log "mmcv built in $(( $(date +%s) - start )) s"
-    fi
+    WHEEL="$(FORCE_CUDA=0 bash "$ROOT/tools/misc/build_mmcv.sh" "$PY" "$MMCV_VER" "$OPS_DIR")"
     # mmcv and mmcv-lite install the same `mmcv` package: one replaces the other.
     "${PIP[@]}" uninstall -q -y mmcv-lite 2>/dev/null || true
-    "${PIP[@]}" install -q --no-deps --force-reinstall "$OPS_DIR"/mmcv-*.whl
+    "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL"
 fi
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
 

@@ -5,8 +5,9 @@
 #
 # Versions come from requirements/pinned.txt. mmcv 2.1.0 exists on PyPI only as source and its
 # setup.py asks for C++17, while torch 2.14's headers need C++20: we patch the flag, build the wheel
-# once (about 15 min on 2 cores) and keep it in $RESTV2_CACHE (default ~/.cache/restv2-mm), keyed by
-# the torch version and whether CUDA ops were built, so later runs and clean clones reuse it.
+# once (about 15 min on 2 cores, tools/misc/build_mmcv.sh) and keep it in $RESTV2_CACHE (default
+# ~/.cache/restv2-mm), keyed by the torch version, whether CUDA ops were built and the Python tag, so
+# later runs and clean clones reuse it. Another Python: PYTHON=python3.12 RESTV2_VENV=.venv-py312.
 # With a GPU and nvcc present, the same build compiles the CUDA ops (FORCE_CUDA=1 forces it).
 set -euo pipefail
 
@@ -52,28 +53,9 @@ WHEEL_DIR="$CACHE/mmcv-$MMCV_VER-torch$TORCH_VER-$OPS"
 if "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VER')" 2>/dev/null; then
     log "mmcv $MMCV_VER with ops already installed"
 else
-    if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
-        log "building mmcv $MMCV_VER ($OPS ops) against torch $TORCH_VER; cached in $WHEEL_DIR"
-        tmp="$(mktemp -d)"
-        "${PIP[@]}" download -q --no-deps --no-binary :all: "$MMCV_PIN" -d "$tmp"
-        tar -xzf "$tmp"/mmcv-*.tar.gz -C "$tmp"
-        src="$(ls -d "$tmp"/mmcv-*/)"
-        sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
-        n_flags="$(grep -c 'std=c++20' "$src/setup.py" || true)"
-        [ "$n_flags" -ge 1 ] || { echo "mmcv setup.py: no -std flag patched" >&2; exit 1; }
-        mkdir -p "$WHEEL_DIR.partial"
-        start=$(date +%s)
-        (cd "$src" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-            "${PIP[@]}" wheel -q --no-build-isolation --no-deps -w "$WHEEL_DIR.partial" .)
-        # Publish the cache only once the wheel is complete: an interrupted build is never reused.
-        rm -rf "$WHEEL_DIR"; mv "$WHEEL_DIR.partial" "$WHEEL_DIR"
-        rm -rf "$tmp"
-        log "mmcv built in $(( $(date +%s) - start )) s"
-    else
-        log "reusing cached mmcv wheel from $WHEEL_DIR"
-    fi
+    WHEEL="$(bash "$ROOT/tools/misc/build_mmcv.sh" "$PY" "$MMCV_VER" "$WHEEL_DIR" c++20)"
     # --no-deps: mmcv's own requirements come with the pinned install below, which keeps mmengine pinned.
-    "${PIP[@]}" install -q --no-deps "$WHEEL_DIR"/mmcv-*.whl
+    "${PIP[@]}" install -q --no-deps "$WHEEL"
 fi
 
 # Everything else, with mmcv pinned so pip never tries to replace the built wheel.

@@ -6,6 +6,7 @@ from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks import DropPath
 from torch import nn
 
+from ...ops import dwconv_residual
 from ..common.defaults import ACT_CFG, NORM_CFG
 from ..common.dwconv import DWConv2d
 from .conv_ffn import ConvFFN
@@ -51,7 +52,7 @@ class RMTBlock(nn.Module):
             self.gamma_2 = nn.Parameter(torch.full((1, 1, 1, embed_dims), float(layer_scale_init)))
 
     def forward(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
-        x = x + self.pos(x)
+        x = dwconv_residual(x, self.pos.conv)  # x + pos(x)
         # Without layer scale and drop path the residual adds go into the branches' last linears
         # (one fused kernel where the fast paths have one).
         fold = self.layer_scale_init is None and (

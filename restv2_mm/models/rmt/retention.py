@@ -255,9 +255,11 @@ class VisionRetention(nn.Module):
             rows = rows.transpose(1, 2).reshape(b, h, w, n, d)
             # Columns image by image: (W, N, H, D) views of one image, where (B*W, N, H, D) would
             # be copies of q, k and the rows' output, kept for backward beside the originals.
+            # unbind, not indexing: its backward stacks the B gradients once, where each q[i]
+            # would fill a zero tensor of all of q.
             out = torch.stack([  # (B, W, H, N, D)
-                decay_attention(by_cols(q[i]), by_cols(k[i]), by_cols(rows[i]), mask_h)
-                .transpose(1, 2) for i in range(b)])
+                decay_attention(by_cols(qi), by_cols(ki), by_cols(ri), mask_h).transpose(1, 2)
+                for qi, ki, ri in zip(q.unbind(0), k.unbind(0), rows.unbind(0))])
             out = out.reshape(b, w, h, c).transpose(1, 2)
         else:
             def flat(t):  # (B, H, W, N, D) -> (B, N, HW, D), a view
