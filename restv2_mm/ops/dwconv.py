@@ -53,7 +53,7 @@ def dwconv_residual(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
                          f'on the {c} channels of x; got {conv}')
     if not _foldable(x, conv.weight):
         return x + conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-    return folded_dwconv_residual(x, conv.weight, conv.bias)
+    return _identity_in_kernel(x, conv.weight, conv.bias)
 
 
 def folded_dwconv_residual(x: torch.Tensor, weight: torch.Tensor,
@@ -62,6 +62,11 @@ def folded_dwconv_residual(x: torch.Tensor, weight: torch.Tensor,
     where :func:`_foldable`, else the conv and the add."""
     if not _foldable(x, weight):
         return x + _conv(x, weight, bias)
+    return _identity_in_kernel(x, weight, bias)
+
+
+def _identity_in_kernel(x: torch.Tensor, weight: torch.Tensor,
+                        bias: Optional[torch.Tensor]) -> torch.Tensor:
     k = weight.shape[-1]
     centre = torch.zeros(k * k, dtype=weight.dtype, device=weight.device)
     centre[k * k // 2] = 1

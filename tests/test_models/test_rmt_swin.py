@@ -41,7 +41,6 @@ def test_parameters_equal_the_official_module(arch):
                                                          abs=1e-3)
 
 
-
 @pytest.mark.parametrize('arch', sorted(OFFICIAL_PARAMS))
 def test_table_1_rounds_a_swin_merging_classifier(arch):
     """The one reading of Table 1 found to fit both counts: the module with Swin's patch merging
@@ -59,6 +58,7 @@ def test_table_1_rounds_a_swin_merging_classifier(arch):
     assert variant == {'swin-t': 28_638_952, 'swin-s': 50_282_728}[arch]
     assert round(variant / 1e6) == TABLE_1[arch]
     assert round(count / 1e6) != TABLE_1[arch]
+
 
 def test_stem_is_the_two_conv_one():
     model = RMTSwin('swin-t')

@@ -7,8 +7,9 @@
 #
 # WHEEL_DIR is the cache for one (mmcv, torch, ops) triple; it holds one wheel per Python tag (cp311,
 # cp312, ...), so interpreters never pick up each other's extension modules. CXX_STD (e.g. c++20)
-# replaces mmcv's own -std=c++17 (torch 2.14's headers need c++20; torch 2.1's take c++17). FORCE_CUDA and
-# MAX_JOBS pass through the environment. Progress goes to stderr; stdout is the wheel's path only.
+# replaces mmcv's own -std=c++17 (torch 2.14's headers need c++20; torch 2.1's take c++17).
+# FORCE_CUDA and MAX_JOBS pass through the environment. Progress goes to stderr; stdout is the
+# wheel's path only.
 set -euo pipefail
 
 PY="$1"; VERSION="$2"; WHEEL_DIR="$3"; CXX_STD="${4:-}"
