@@ -32,10 +32,12 @@ demo: env
 lint: env
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
+# The tests run in TEST_WORKERS processes (pytest-xdist); each file's tests stay in one of them.
+TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadfile
 test-fast: lint
-	$(PY) -m pytest tests -m "not slow"
+	$(PY) -m pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 demo-seg: env
 	$(PY) tools/train.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py --work-dir work_dirs/demo_ade
 	$(PY) tools/misc/predict.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py work_dirs/demo_ade/iter_40.pth \

@@ -17,6 +17,14 @@ from helpers import DATA, REPO  # noqa: E402
 os.environ['PYTHONPATH'] = os.pathsep.join(
     p for p in (REPO, os.environ.get('PYTHONPATH')) if p)
 
+# Under pytest-xdist (`make test` runs two workers), each worker and the tools it starts get an
+# equal share of the cores: two workers of two threads each on two cores run slower than one.
+_WORKERS = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+if _WORKERS > 1:
+    _THREADS = str(max(1, torch.get_num_threads() // _WORKERS))
+    os.environ['OMP_NUM_THREADS'] = os.environ['MKL_NUM_THREADS'] = _THREADS
+    torch.set_num_threads(int(_THREADS))
+
 # mmengine resolves each `mmdet::`/`mmseg::` base of a config by parsing every metafile of that
 # package (~400 YAML files, ~0.3 s a base); the tests load ~150 configs in one process, so each
 # file is parsed once. The files do not change during a run and mmengine only reads what it gets.

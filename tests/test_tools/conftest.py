@@ -1,11 +1,14 @@
 """The trained demo checkpoints that the tools' tests share: each task's demo trained once per
 session through ``tools/train.py`` (one step, then validation on a few images), as a user would."""
+import json
+import os
 import os.path as osp
 import shutil
 import textwrap
 from typing import NamedTuple
 
 import pytest
+from filelock import FileLock
 
 from helpers import REPO, run_tool
 
@@ -36,8 +39,25 @@ DEMOS = {
 @pytest.fixture(scope='session')
 def demo_runs(tmp_path_factory, data_root):
     """lib ('mmdet', 'mmseg', 'mmpretrain') -> :class:`DemoRun`, trained without
-    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` (our tools must do without it)."""
-    root = tmp_path_factory.mktemp('demo_runs')
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` (our tools must do without it).
+
+    Trained once per test run: with pytest-xdist the first worker that asks trains them in the
+    run's shared temporary folder, under a lock, and the others read its index."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        shared = shared.parent  # the folder above each worker's own
+    index = shared / 'demo_runs.json'
+    with FileLock(f'{index}.lock'):
+        if index.is_file():
+            return {lib: DemoRun(*run[:4], tuple(run[4]))
+                    for lib, run in json.loads(index.read_text()).items()}
+        runs = _train_demos(shared / 'demo_runs', data_root)
+        index.write_text(json.dumps(runs))
+    return runs
+
+
+def _train_demos(root, data_root):
+    root.mkdir()
     ema = root / 'restv2_t_imagenet_mini_ema.py'
     ema.write_text(textwrap.dedent(f'''
         _base_ = '{REPO}/configs/mmpretrain/demo/restv2_t_imagenet_mini.py'
