@@ -7,7 +7,7 @@ from typing import Any
 
 from .common import SELECTIVE_POLICIES, MultiScaleBackbone, selective_available, selective_policy
 from .rest import STYLES, ResTv1, ResTv2, build_pvt_emsav2, load_pvt_emsav2
-from .rmt import RMT, RMTClsNeck, RMTSwin
+from .rmt import RMT, RetentionRelPos2d, RMTClsNeck, RMTSwin, rotate_pairs, theta_shift
 from .utils import WEIGHTS, convert_official_classifier, unwrap_state_dict
 
 
@@ -20,4 +20,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ['RMT', 'RMTSwin', 'MultiScaleBackbone', 'PVTEMSAv2', 'RMTClsNeck', 'ResTv1', 'ResTv2',
            'SELECTIVE_POLICIES', 'STYLES', 'WEIGHTS', 'build_pvt_emsav2', 'convert_official_classifier',
-           'load_pvt_emsav2', 'selective_available', 'selective_policy', 'unwrap_state_dict']
+           'load_pvt_emsav2', 'RetentionRelPos2d', 'rotate_pairs', 'selective_available',
+           'selective_policy', 'theta_shift', 'unwrap_state_dict']

@@ -52,6 +52,42 @@ def test_rotary_with_swapped_pairs_equals_theta_shift():
     assert not torch.equal(ours, _theta_shift_swapped(x, sin.unsqueeze(2), cos.unsqueeze(2)))
 
 
+def test_rotary_as_complex_product_equals_theta_shift_float64():
+    """One complex product per channel pair gives the official rotation, forward and backward."""
+    from restv2_mm.models.rmt.retention import rotate_pairs, theta_shift
+    sin, cos = RetentionRelPos2d(64, 4, 2, 4).double().rotary(5, 6)
+    x = torch.randn(2, 5, 6, 4, 16, dtype=torch.float64, requires_grad=True)
+    turn = torch.complex(cos[..., ::2], sin[..., ::2]).unsqueeze(2)
+    official = theta_shift(x.permute(0, 3, 1, 2, 4), sin, cos).permute(0, 2, 3, 1, 4)
+    ours = rotate_pairs(x, turn)
+    torch.testing.assert_close(ours, official, rtol=1e-12, atol=1e-12)
+    weight = torch.randn_like(ours)
+    grad, = torch.autograd.grad((ours * weight).sum(), x)
+    grad_official, = torch.autograd.grad((official * weight).sum(), x)
+    torch.testing.assert_close(grad, grad_official, rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(rotate_pairs(x, turn.conj()), official)  # the turn's sign matters
+
+
+@needs_cpu_mask
+def test_fused_retention_under_bf16_autocast_rotates_in_real_form():
+    """bf16 projections (no complex bf16) take the real form of the rotation; the output
+    follows the float32 reference within bf16 rounding."""
+    torch.manual_seed(0)
+    rel, attn = RetentionRelPos2d(32, 4, 2, 4), VisionRetention(32, 4, True)
+    x = torch.randn(2, 8, 8, 32)
+    with fast_path(False):
+        ref = attn(x, rel((8, 8), True))
+    with mock.patch.object(torch, 'view_as_complex', wraps=torch.view_as_complex) as cplx, \
+            torch.autocast('cpu', dtype=torch.bfloat16):
+        out = attn(x, rel((8, 8), True))
+    assert cplx.call_count == 0
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), ref, rtol=0.05, atol=0.05)
+    with mock.patch.object(torch, 'view_as_complex', wraps=torch.view_as_complex) as cplx:
+        attn(x, rel((8, 8), True))
+    assert cplx.call_count == 2  # q and k, in float32
+
+
 def test_decay_attention_follows_the_switch_and_the_torch_version():
     """Reference where the fast paths are off, or on the CPU of a torch whose flash attention takes
     no float mask (< 2.3: its math fallback is slower than the matmuls); the mask is cast to q's

@@ -4,11 +4,12 @@ from .block import RMTBlock
 from .cls_neck import RMTClsNeck
 from .conv_ffn import ConvFFN
 from .patch_merging import ConvPatchMerging
-from .retention import RetentionRelPos2d, VisionRetention, theta_shift
+from .retention import RetentionRelPos2d, VisionRetention, rotate_pairs, theta_shift
 from .rmt import RMT
 from .rmt_swin import RMTSwin
 from .stage import RMTStage
 from .stem import RMTStem, RMTSwinStem
 
 __all__ = ['RMT', 'ConvFFN', 'ConvPatchMerging', 'RMTBlock', 'RMTClsNeck', 'RMTStage', 'RMTStem',
-           'RMTSwin', 'RMTSwinStem', 'RetentionRelPos2d', 'VisionRetention', 'theta_shift']
+           'RMTSwin', 'RMTSwinStem', 'RetentionRelPos2d', 'VisionRetention', 'rotate_pairs',
+           'theta_shift']

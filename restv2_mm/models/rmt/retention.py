@@ -64,6 +64,18 @@ def _theta_shift_swapped(x: torch.Tensor, signed_sin: torch.Tensor,
     return torch.addcmul(x * cos, swapped, signed_sin)
 
 
+def rotate_pairs(x: torch.Tensor, turn: torch.Tensor) -> torch.Tensor:
+    """:func:`theta_shift` as one complex product: each channel pair (x0, x1) read as x0 + i x1 and
+    multiplied by ``turn`` = cos + i sin, which gives (x0 cos - x1 sin, x1 cos + x0 sin), the
+    official rotation, in one pass over ``x`` (the real form takes a swapped copy, two products
+    and a sum) and one in backward. float32/float64 only (no complex bf16).
+
+    Shape:
+        x (..., D) with dense channel pairs; turn complex (..., D / 2) broadcast to x's pairs.
+    """
+    return torch.view_as_real(torch.view_as_complex(x.unflatten(-1, (-1, 2))) * turn).flatten(-2)
+
+
 class RetentionRelPos2d(nn.Module):
     """Rotary angles and the decay masks of one RMT stage (official ``RetNetRelPos2d``).
 
@@ -233,14 +245,19 @@ class VisionRetention(nn.Module):
         b, h, w, c = x.shape
         n, d = self.num_heads, c // self.num_heads
         (sin, cos), masks = rel_pos
-        # Tables (H, W, D) -> (H, W, 1, D): broadcast over the heads of a (B, H, W, N, D) view.
-        sin, cos = _signed_sin(sin).unsqueeze(2), cos.unsqueeze(2)
         v = self.v_proj(x)
         lepe = self.lepe(v)
-        q = _theta_shift_swapped(self.q_proj(x).view(b, h, w, n, d), sin, cos)
+        q, k = self.q_proj(x).view(b, h, w, n, d), self.k_proj(x).view(b, h, w, n, d)
+        # Tables (H, W, D) -> (H, W, 1, D): broadcast over the heads of a (B, H, W, N, D) view;
         # k's scaling goes into the (small) tables instead of a pass over k.
-        k = _theta_shift_swapped(self.k_proj(x).view(b, h, w, n, d), sin * self.scaling,
-                                 cos * self.scaling)
+        if q.dtype == cos.dtype and q.dtype in (torch.float32, torch.float64) \
+                and not is_compiling():
+            turn = torch.complex(cos[..., ::2], sin[..., ::2]).unsqueeze(2)
+            q, k = rotate_pairs(q, turn), rotate_pairs(k, turn * self.scaling)
+        else:
+            sin, cos = _signed_sin(sin).unsqueeze(2), cos.unsqueeze(2)
+            q = _theta_shift_swapped(q, sin, cos)
+            k = _theta_shift_swapped(k, sin * self.scaling, cos * self.scaling)
         v = v.view(b, h, w, n, d)
         if self.decomposed:
             mask_h, mask_w = masks
