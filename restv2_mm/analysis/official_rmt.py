@@ -28,6 +28,14 @@ OFFICIAL_ARCHS = {
               init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[4, 4, 3, 3],
               layerscales=[False, False, False, False]),
 }
+_CLS, _DET = (True, True, False, False), (True, True, True, False)
+# Where ours and the official RMT are compared: size -> (batch, H, W, ``chunkwise_recurrents`` by
+# arch): the classifier's layout at 224, the segmentation configs' at 512x512
+# (segmentation/configs/RMT), and the detection layout (decomposed retention in stages 1-3) at
+# 1333x800 (an 800x1344 input).
+RMT_LAYOUTS = {'224': (8, 224, 224, dict(t=_CLS, s=_DET)),
+               '512x512': (1, 512, 512, dict(t=_CLS, s=_DET)),
+               '1333x800': (1, 800, 1344, dict(t=_DET, s=_DET))}
 
 
 def official_root(root: Optional[str] = None) -> Optional[str]:
@@ -82,6 +90,18 @@ def load_official_file(path: str, extra_stand_ins: Optional[dict] = None) -> dic
     return namespace
 
 
+def rmt_backbone(arch: str, chunkwise: Tuple[bool, ...]) -> nn.Module:
+    """Our :class:`restv2_mm.models.RMT` with the official settings of ``arch`` ('t' or 's') and
+    the given ``chunkwise_recurrents``, all four outputs, PyTorch's default initialisation.
+
+    Raises:
+        KeyError: an ``arch`` other than 't' or 's'.
+    """
+    from restv2_mm.models import RMT
+    return RMT(arch=dict(OFFICIAL_ARCHS[arch], chunkwise_recurrents=list(chunkwise)),
+               out_indices=(0, 1, 2, 3))
+
+
 def official_rmt_pair(arch: str, chunkwise: Tuple[bool, ...],
                       root: Optional[str] = None) -> Tuple[nn.Module, nn.Module]:
     """(official detection ``RMT``, our ``RMT``) of ``arch`` ('t' or 's') with the given
@@ -105,6 +125,6 @@ def official_rmt_pair(arch: str, chunkwise: Tuple[bool, ...],
     official = load_official_file(osp.join(found, DETECTION_FILE))['RMT'](
         out_indices=(0, 1, 2, 3), drop_path_rate=0., **settings)
     official = revert_sync_batchnorm(official)
-    ours = RMT(arch=settings, out_indices=(0, 1, 2, 3))
+    ours = rmt_backbone(arch, chunkwise)
     ours.load_state_dict(RMT.convert_state_dict(official.state_dict()))
     return official, ours

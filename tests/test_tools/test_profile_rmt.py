@@ -22,8 +22,7 @@ def test_ops_fall_into_their_kinds():
 
 def test_a_training_step_of_ours_has_every_kind():
     torch.manual_seed(0)
-    model = profile_rmt.RMT(arch=dict(profile_rmt.OFFICIAL_ARCHS['t'], depths=[1, 1, 1, 1],
-                                                 chunkwise_recurrents=[True, True, False, False]))
+    model = profile_rmt.rmt_backbone('t', (True, True, False, False))
     ms = profile_rmt.profile_step(model, torch.randn(1, 3, 64, 64), train=True)
     assert all(ms[k] > 0 for k in profile_rmt.KINDS), ms
     assert abs(ms['total'] - sum(ms[k] for k in profile_rmt.KINDS)) < 1e-6

@@ -64,12 +64,6 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 SIZES = {'224': (224, 224), '1333x800': (800, 1344), '1280x800': (800, 1280),
          '2048x512': (512, 2048), '512x512': (512, 512)}
-# RMT against the official code: (size, batch, chunkwise_recurrents of 't', of 's'): the
-# classifier's layout at 224, the segmentation configs' at 512x512 (segmentation/configs/RMT), and
-# the detection layout with decomposed retention in stages 1-3 at 1333x800.
-RMT_SIZES = (('224', 8, (True, True, False, False), (True, True, True, False)),
-             ('512x512', 1, (True, True, False, False), (True, True, True, False)),
-             ('1333x800', 1, (True, True, True, False), (True, True, True, False)))
 SUITES = ('reference', 'train', 'rmt', 'models', 'styles')
 SIZE_OF_SCOPE = {'mmdet': '1280x800', 'mmseg': '2048x512', 'mmpretrain': '224'}
 OURS = {'mmdet': 'configs/mmdet/mask_rcnn_restv2_t_3x.py',
@@ -95,19 +89,19 @@ def rows_for(suites, device, configs=(), cfg_options=None, official_rmt=None):
     if 'rmt' in suites:
         # Inference and one training step of RMT-T/S against the official backbone on the same
         # weights; the official rows are left out (with a message) where its checkout is absent.
-        from restv2_mm.analysis import OFFICIAL_RMT_ENV, official_root
+        from restv2_mm.analysis import OFFICIAL_RMT_ENV, RMT_LAYOUTS, official_root
         root = official_root(official_rmt)
         if root is None:
             print(f'rmt suite: no official RMT checkout (--official-rmt or ${OFFICIAL_RMT_ENV}: a '
                   f'clone of github.com/qhfan/RMT); only our rows run', file=sys.stderr)
         for arch in ('t', 's'):
-            for size, batch, chunk_t, chunk_s in RMT_SIZES:
+            for size, (batch, _, _, chunkwise) in RMT_LAYOUTS.items():
                 if device == 'cuda' and size == '224':
                     batch = small
                 for train in (False, True):
                     group = f'RMT-{arch.upper()} {size} x{batch}' + (' train' if train else '')
                     spec = dict(group=group, kind='rmt', arch=arch, size=size, batch=batch,
-                                chunkwise=chunk_t if arch == 't' else chunk_s, train=train,
+                                chunkwise=chunkwise[arch], train=train,
                                 official_root=root)
                     if root is not None:
                         rows.append(dict(spec, name='official', impl='official', base=True))
@@ -203,9 +197,8 @@ def build(row, device):
 
 
 def _rmt(arch, chunkwise):
-    from restv2_mm.analysis import OFFICIAL_ARCHS
-    from restv2_mm.models import RMT
-    model = RMT(arch=dict(OFFICIAL_ARCHS[arch], chunkwise_recurrents=list(chunkwise)))
+    from restv2_mm.analysis import rmt_backbone
+    model = rmt_backbone(arch, chunkwise)
     model.init_weights()
     return model
 

@@ -2,11 +2,11 @@
 op: the matrix products of the linear layers, the attention, the convolutions and the rest.
 
     RESTV2_OFFICIAL_RMT=/path/to/RMT python tools/analysis_tools/profile_rmt.py \
-        [--arch t] [--size 224|512|1333x800] [--infer] [--rounds 3] [--micro]
+        [--arch t] [--size 224|512x512|1333x800] [--infer] [--rounds 3] [--micro]
 
 Both backbones hold the same weights (:func:`restv2_mm.analysis.official_rmt_pair`) and get the
-same input as the ``rmt`` suite of ``benchmark.py``: 8x3x224x224 (the classifier's layout),
-1x3x512x512 (segmentation) or 1x3x800x1344 (detection, decomposed retention in stages 1-3). Each
+same input and layout as the ``rmt`` suite of ``benchmark.py``
+(:data:`restv2_mm.analysis.RMT_LAYOUTS`): 8x3x224x224, 1x3x512x512 or 1x3x800x1344. Each
 round profiles one step of each (torch.profiler, self CPU time); the table gives, per kind, the
 median over rounds in ms and its share of the step. Kinds by aten op: ``linear`` (``mm``,
 ``addmm``, oneDNN's fused linear), ``attention`` (``bmm``, softmax and its backward, the fused
@@ -22,13 +22,16 @@ import statistics
 
 import torch
 
-from restv2_mm.analysis import OFFICIAL_ARCHS, measure_latency, official_rmt_pair, official_root
-from restv2_mm.models import RMT, RetentionRelPos2d, rotate_pairs, theta_shift
+from restv2_mm.analysis import (
+    OFFICIAL_ARCHS,
+    RMT_LAYOUTS,
+    measure_latency,
+    official_rmt_pair,
+    official_root,
+    rmt_backbone,
+)
+from restv2_mm.models import RetentionRelPos2d, rotate_pairs, theta_shift
 
-# (batch, H, W, chunkwise_recurrents per stage), as the rmt suite of benchmark.py.
-LAYOUTS = {'224': (8, 224, 224, (True, True, False, False)),
-           '512': (1, 512, 512, (True, True, False, False)),
-           '1333x800': (1, 800, 1344, (True, True, True, False))}
 KINDS = ('linear', 'attention', 'conv', 'other')
 
 
@@ -64,7 +67,7 @@ def profile_step(model: torch.nn.Module, x: torch.Tensor, train: bool) -> dict:
 def micro():
     """Official against our rotary of stage-1 q (4 heads of 16 channels) at each layout."""
     print('rotary of stage-1 q        official fwd   ours fwd   official fwd+bwd   ours fwd+bwd')
-    for size, (batch, h, w, _) in LAYOUTS.items():
+    for size, (batch, h, w, _) in RMT_LAYOUTS.items():
         h, w = h // 4, w // 4
         sin, cos = RetentionRelPos2d(64, 4, 2, 4).rotary(h, w)
         turn = torch.complex(cos[..., ::2], sin[..., ::2]).unsqueeze(2)
@@ -88,7 +91,7 @@ def _best_ms(fn):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--arch', choices=sorted(OFFICIAL_ARCHS), default='t')
-    parser.add_argument('--size', choices=sorted(LAYOUTS), default='224')
+    parser.add_argument('--size', choices=list(RMT_LAYOUTS), default='224')
     parser.add_argument('--infer', action='store_true', help='a no-grad forward, not a step')
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--micro', action='store_true', help='the rotary comparison first')
@@ -98,13 +101,13 @@ def main():
     torch.manual_seed(0)
     if args.micro:
         micro()
-    batch, h, w, chunkwise = LAYOUTS[args.size]
+    batch, h, w, chunkwise = RMT_LAYOUTS[args.size]
+    chunkwise = chunkwise[args.arch]
     if official_root():
         models = dict(zip(('official', 'ours'), official_rmt_pair(args.arch, chunkwise)))
     else:
         print('no official RMT checkout ($RESTV2_OFFICIAL_RMT): ours only')
-        models = dict(ours=RMT(arch=dict(OFFICIAL_ARCHS[args.arch],
-                                         chunkwise_recurrents=list(chunkwise))))
+        models = dict(ours=rmt_backbone(args.arch, chunkwise))
     x = torch.randn(batch, 3, h, w)
     train = not args.infer
     for model in models.values():  # warm-up: caches, allocator, oneDNN primitives
