@@ -51,4 +51,5 @@ demo-rmt: env
 	$(PY) tools/train.py configs/mmdet/demo/mask_rcnn_rmt_t_coco_mini.py --work-dir work_dirs/demo_rmt
 	$(PY) tools/analysis_tools/summarize_runs.py work_dirs/demo_rmt
 benchmark: env
-	$(PY) tools/analysis_tools/benchmark.py --repeat 5 --warmup 1 --out docs/benchmark_cpu.md docs/benchmark_cpu.json
+	$(PY) tools/analysis_tools/benchmark.py --suites reference models styles --repeat 5 --warmup 1 \
+		--out docs/benchmark_cpu.md docs/benchmark_cpu.json

@@ -59,3 +59,59 @@ def test_other_norms_and_activations_take_the_modules():
                       (nn.BatchNorm2d(6), nn.GELU(approximate='tanh'))):
         norm.eval()
         torch.testing.assert_close(ops.batch_norm_act(x, norm, act), act(norm(x)))
+
+
+def make_conv(stride):
+    torch.manual_seed(1)
+    return nn.Conv2d(6, 5, 3, stride=stride, padding=1).double()
+
+
+@pytest.mark.parametrize('training', [True, False])
+@pytest.mark.parametrize('stride', [1, 2])
+def test_norm_act_conv_equals_the_modules(training, stride):
+    norm, act, conv = make(), nn.GELU(), make_conv(stride)
+    ref_norm, ref_conv = copy.deepcopy(norm), copy.deepcopy(conv)
+    norm.train(training), ref_norm.train(training)
+    x = torch.randn(4, 6, 9, 7, dtype=torch.float64, requires_grad=True)
+    want = ref_conv(F.gelu(ref_norm(x)))
+    with ops.fast_path(True):
+        got = ops.batch_norm_act_conv(x, norm, act, conv)
+    assert got.grad_fn.name().endswith('_BatchNormGeluConvBackward')
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    for name in ('running_mean', 'running_var', 'num_batches_tracked'):  # updated once
+        torch.testing.assert_close(getattr(norm, name), getattr(ref_norm, name), rtol=0, atol=0)
+    grad = torch.randn_like(want)
+    inputs = (x, norm.weight, norm.bias, conv.weight, conv.bias)
+    ref_inputs = (x, ref_norm.weight, ref_norm.bias, ref_conv.weight, ref_conv.bias)
+    for a, b in zip(torch.autograd.grad(got, inputs, grad),
+                    torch.autograd.grad(want, ref_inputs, grad)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+    # A frozen stem part: only the conv's parameters train, the input needs no gradient.
+    x.requires_grad_(False), norm.requires_grad_(False)
+    with ops.fast_path(True):
+        got = ops.batch_norm_act_conv(x, norm, act, conv)
+    want = ref_conv(F.gelu(ref_norm(x)))
+    for a, b in zip(torch.autograd.grad(got, (conv.weight, conv.bias), grad),
+                    torch.autograd.grad(want, (ref_conv.weight, ref_conv.bias), grad)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+
+
+def test_norm_act_conv_keeps_only_the_norms_input():
+    norm, conv = make().float(), make_conv(1).float()
+    x = torch.randn(2, 6, 8, 8, requires_grad=True)
+    params = [*norm.parameters(), *conv.parameters()]
+    with ops.fast_path(True):
+        fast = saved_numels(lambda: ops.batch_norm_act_conv(x, norm, nn.GELU(), conv), params)
+    with ops.fast_path(False):
+        ref = saved_numels(lambda: ops.batch_norm_act_conv(x, norm, nn.GELU(), conv), params)
+    assert fast == x.numel()
+    assert ref == 3 * x.numel() + 4 * 6  # norm input and output, GELU output; the statistics
+
+
+def test_norm_act_conv_under_autocast_takes_the_modules():
+    norm, conv = make().float(), make_conv(1).float()
+    x = torch.randn(2, 6, 8, 8, requires_grad=True)
+    with ops.fast_path(True), torch.autocast('cpu', dtype=torch.bfloat16):
+        out = ops.batch_norm_act_conv(x, norm, nn.GELU(), conv)
+    assert out.dtype == torch.bfloat16
+    assert not out.grad_fn.name().endswith('_BatchNormGeluConvBackward')

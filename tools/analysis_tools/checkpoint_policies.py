@@ -8,16 +8,19 @@ Rows per model: no checkpointing (``none``, the base), ``with_cp='full'``, and `
 under each policy of :data:`restv2_mm.models.SELECTIVE_POLICIES`. One
 training step is forward + backward of the sum of the outputs' means, fp32 on the CPU. Time: the
 median [min, max] of ``--repeat`` interleaved rounds after ``--warmup`` (all policies of a model in
-the same rounds, ms). Memory: peak RSS above the model during one step, each row in a fresh process
-(:mod:`restv2_mm.analysis.memory`, MB). The table goes to stdout; ``--out`` also keeps the rows
-(as docs/checkpoint_policies_cpu.json: machine, torch, argv and one point per row); ``--render``
-prints the table of such a file without measuring (the docs' table is checked against it).
+the same rounds, ms). Memory: peak RSS above the model during one step after ``--warmup`` steps,
+each row in a fresh process (:mod:`restv2_mm.analysis.memory`, MB): the warm-up leaves out what a
+first step loads once (library code, kernel caches, RMT's decay tables), which is no activation.
+The table goes to stdout; ``--out`` also keeps the rows (as docs/checkpoint_policies_cpu.json:
+machine, torch, ``MALLOC_*`` settings, argv and one point per row); ``--render`` prints the table
+of such a file without measuring (the docs' table is checked against it).
 
 Raises:
     SystemExit: bad arguments (argparse), or ``with_cp='selective'`` on torch < 2.4.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 
@@ -58,9 +61,9 @@ def build(model_name, policy):
     return step
 
 
-def memory_in_worker(model_name, policy):
+def memory_in_worker(model_name, policy, warmup):
     from restv2_mm.analysis import memory_in_fresh_process
-    return memory_in_fresh_process([__file__, '--worker', model_name, policy],
+    return memory_in_fresh_process([__file__, '--worker', model_name, policy, str(warmup)],
                                    f'{model_name} {policy}')
 
 
@@ -75,7 +78,7 @@ def run(args):
         for policy, t in zip(args.policies, times):
             rows.append(dict(model=model_name, policy=policy,
                              input='x'.join(map(str, MODELS[model_name][0])), **t,
-                             train_mb=memory_in_worker(model_name, policy)))
+                             train_mb=memory_in_worker(model_name, policy, args.warmup)))
         base = next(r for r in rows if r['model'] == model_name and r['policy'] == 'none')
         for r in rows:
             if r['model'] == model_name:
@@ -86,8 +89,10 @@ def run(args):
 
 
 def render(data):
+    env = ''.join(f'{k}={v} ' for k, v in data.get('env', {}).items())
     lines = [f'Machine: {data["machine"]}; torch {data["torch"]}.',
-             f'Command: `python tools/analysis_tools/checkpoint_policies.py {" ".join(data["argv"])}`',
+             f'Command: `{env}python tools/analysis_tools/checkpoint_policies.py '
+             f'{" ".join(data["argv"])}`',
              '', '| model | input | policy | step ms, median [min, max] | time / none '
              '| train act. MB | / none |', '|---|---|---|---|---|---|---|']
     for r in data['points']:
@@ -104,6 +109,8 @@ def main(argv=None):
     if argv and argv[0] == '--worker':
         from restv2_mm.analysis import peak_memory_mb
         step = build(argv[1], argv[2])
+        for _ in range(int(argv[3])):
+            step()
         print(json.dumps(dict(mb=peak_memory_mb(step))))
         return
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -125,7 +132,9 @@ def main(argv=None):
     if set(args.policies) - {'none', 'full'} and not selective_available():
         parser.error("the selective policies need torch >= 2.4")
     from restv2_mm.analysis import machine_name
-    data = dict(machine=machine_name('cpu'), torch=torch.__version__, argv=argv, points=run(args))
+    data = dict(machine=machine_name('cpu'), torch=torch.__version__,
+                env={k: v for k, v in sorted(os.environ.items()) if k.startswith('MALLOC_')},
+                argv=argv, points=run(args))
     print(render(data), end='')
     if args.out:
         with open(args.out, 'w') as f:

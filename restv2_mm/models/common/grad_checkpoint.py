@@ -116,7 +116,8 @@ def _policy_attention(ctx, op, *args, **kwargs):
 # memory and step time of each).
 SELECTIVE_POLICIES = {'gemm': _policy_gemm, 'narrow': _policy_narrow, 'early': _policy_early,
                       'attention': _policy_attention}
-# The lowest memory at the lowest time of the measured points (docs/checkpoint_policies_cpu.json).
+# ResTv2-T's one measured point within 0.6x the memory at 1.1x the time of no checkpointing
+# (docs/checkpoint_policies_cpu.json, docs/performance.md).
 DEFAULT_SELECTIVE_POLICY = 'narrow'
 _active = [DEFAULT_SELECTIVE_POLICY]
 

@@ -3,7 +3,7 @@ import torch
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
 
-from ...ops import batch_norm_act
+from ...ops import batch_norm_act_conv
 from ..common.defaults import ACT_CFG, CONV_NORM_CFG
 
 
@@ -13,8 +13,8 @@ class RMTStem(nn.Module):
     ``classfication_release/RMT.py``; supplement A describes five convs, the code has four).
 
     Module names follow the official release (``proj.{0,1,3,4,6,7,9,10}``; the convs have biases).
-    Each norm and activation runs through :func:`restv2_mm.ops.batch_norm_act` (only the norm's
-    input kept for backward).
+    Each norm, its activation and the next conv run through
+    :func:`restv2_mm.ops.batch_norm_act_conv` (only the norm's input kept for backward).
 
     Args:
         in_channels (int): Input channels (3 for RGB).
@@ -41,11 +41,11 @@ class RMTStem(nn.Module):
         self.proj = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        layers = list(self.proj)
-        for i in range(0, len(layers), 3):  # (conv, norm, act), the last without act
-            conv, norm, *act = layers[i:i + 3]
-            x = batch_norm_act(conv(x), norm, *act)
-        return x.permute(0, 2, 3, 1)
+        layers = list(self.proj)  # conv, (norm, act, conv) per activation, norm
+        x = layers[0](x)
+        for i in range(1, len(layers) - 1, 3):
+            x = batch_norm_act_conv(x, *layers[i:i + 3])
+        return layers[-1](x).permute(0, 2, 3, 1)
 
 
 class RMTSwinStem(nn.Module):
