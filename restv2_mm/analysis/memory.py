@@ -25,6 +25,12 @@ def fresh_process_env() -> Dict[str, str]:
     return env
 
 
+def malloc_settings() -> Dict[str, str]:
+    """The glibc ``MALLOC_*`` variables of this process's environment, sorted by name. They change
+    CPU step times (the Makefile sets them), so a benchmark's record keeps them beside its command."""
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith('MALLOC_')}
+
+
 def memory_in_fresh_process(argv: Sequence[str], label: str, timeout: float = 1800) -> Optional[float]:
     """Run ``python ARGV`` in a fresh process (:func:`fresh_process_env`) that measures one piece of
     work and prints ``{"mb": ...}`` as its last line; that figure in MB.

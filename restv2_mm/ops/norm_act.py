@@ -75,19 +75,18 @@ class _BatchNormGeluConv(torch.autograd.Function):
     def backward(ctx, grad_out):
         x, weight, bias, conv_weight = ctx.saved_tensors
         need_x, need_w, need_b, need_cw, need_cb = ctx.needs_input_grad[:5]
-        need_act = need_x or need_w or need_b
         with torch.enable_grad():
             x_ = x.detach().requires_grad_(need_x)
-            act = _norm_gelu(ctx, x_, weight, bias) if need_act or need_cw else None
+            act = _norm_gelu(ctx, x_, weight, bias)
         stride, padding, dilation, groups = ctx.conv_args
-        # The conv's gradients from its recomputed input, without running the conv again.
+        # The conv's gradients from its recomputed input, without running the conv again (None
+        # where not asked for).
         grad_act, grad_cw, grad_cb = torch.ops.aten.convolution_backward(
-            grad_out, act.detach() if act is not None else x, conv_weight,
-            [conv_weight.shape[0]] if need_cb else None, stride, padding, dilation, False,
-            [0] * len(stride), groups, [need_act, need_cw, need_cb])
-        grads = _grads(act, (x_, weight, bias), (need_x, need_w, need_b), grad_act) \
-            if need_act else (None, None, None)
-        return (*grads, grad_cw, grad_cb if need_cb else None, None, None)
+            grad_out, act.detach(), conv_weight, [conv_weight.shape[0]] if need_cb else None,
+            stride, padding, dilation, False, [0] * len(stride), groups,
+            [need_x or need_w or need_b, need_cw, need_cb])
+        grads = _grads(act, (x_, weight, bias), (need_x, need_w, need_b), grad_act)
+        return (*grads, grad_cw, grad_cb, None, None)
 
 
 def _fusable(norm: nn.Module, act: Optional[nn.Module]) -> bool:

@@ -53,7 +53,6 @@ import argparse
 import contextlib
 import functools
 import json
-import os
 import os.path as osp
 import re
 import sys
@@ -386,9 +385,9 @@ def main(argv=None):
         with open(args.render) as f:
             data = json.load(f)
     else:
-        from restv2_mm.analysis import machine_name
+        from restv2_mm.analysis import machine_name, malloc_settings
         data = dict(machine=machine_name(args.device), torch=torch.__version__,
-                    env={k: v for k, v in sorted(os.environ.items()) if k.startswith('MALLOC_')},
+                    env=malloc_settings(),
                     argv=argv, rows=run(args))
     table = render(data)
     print(table, end='')

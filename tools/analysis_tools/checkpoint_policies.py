@@ -20,7 +20,6 @@ Raises:
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
@@ -131,9 +130,9 @@ def main(argv=None):
     from restv2_mm.models import selective_available
     if set(args.policies) - {'none', 'full'} and not selective_available():
         parser.error("the selective policies need torch >= 2.4")
-    from restv2_mm.analysis import machine_name
+    from restv2_mm.analysis import machine_name, malloc_settings
     data = dict(machine=machine_name('cpu'), torch=torch.__version__,
-                env={k: v for k, v in sorted(os.environ.items()) if k.startswith('MALLOC_')},
+                env=malloc_settings(),
                 argv=argv, points=run(args))
     print(render(data), end='')
     if args.out:
