@@ -159,9 +159,10 @@ class RetentionRelPos2d(nn.Module):
         in-place change never reuse stale tables; ``.to()`` and copies drop the cache. Tracing,
         ``torch.compile`` and the reference path compute the tables every call.
         """
-        h, w = int(hw_shape[0]), int(hw_shape[1])
+        h, w = hw_shape  # not int(): an exporter's symbolic sizes must stay symbolic
         if not fast_path_enabled() or is_compiling():
             return self.tables(h, w, decomposed)
+        h, w = int(h), int(w)
         key = (h, w, bool(decomposed), torch.is_inference_mode_enabled(), self.decay_exponent,
                *((t.data_ptr(), t._version, t.dtype, t.device) for t in (self.decay, self.angle)))
         cache = self._cache()
