@@ -4,8 +4,9 @@ images, and the parity check of an exported file against PyTorch (restv2_mm.depl
 Random or one-step-trained heads score every class near 1/classes (or the focal-loss prior), so a
 detector finds nothing above the score threshold and masks sit at probability 0.5; parity on such
 outputs would check nothing. :func:`decisive_heads` scales the class and mask logits so that
-scores and masks spread over (0, 1), and shifts the class scores so that one chosen image keeps
-no detection while the others keep several (both sides run these same weights).
+scores and masks spread, and shifts the class scores so that the least confident image (a blank
+one, :func:`blank_image`) keeps no detection while the others keep some (both sides run these
+same weights).
 """
 import glob
 import os.path as osp
@@ -113,13 +114,18 @@ def _class_logits(model, pipeline, paths: Sequence[str]) -> List[torch.Tensor]:
     return out
 
 
-def decisive_heads(model, pipeline, paths: Sequence[str], empty: int, scale: float = 8.) -> None:
-    """Scale the class and mask logits by ``scale`` and shift the class scores so that image
-    ``paths[empty]`` has no detection above the score threshold and the others have some.
+def decisive_heads(model, pipeline, paths: Sequence[str], scale: float = 8.) -> int:
+    """Scale the class and mask logits by ``scale`` (the heads' weights; RetinaNet's prior bias
+    stays) and shift the class scores so that the least confident image of ``paths`` keeps no
+    detection above the score threshold and the others some.
 
     Two-stage: the background logit of every ``fc_cls`` rises by d; RetinaNet: every class logit
-    falls by d; d is set halfway between the empty image's last detection and the others' (from
-    the logits of its candidates, which d does not move).
+    falls by d. d is set a little past the shift at which the least confident image's best
+    candidate falls to the threshold (found from its candidates' logits, which d does not move),
+    at most halfway to the next image's.
+
+    Returns:
+        The index of the image left without detections.
     """
     import math
     for m in model.modules():
@@ -127,13 +133,14 @@ def decisive_heads(model, pipeline, paths: Sequence[str], empty: int, scale: flo
             layer = getattr(m, name, None)
             if layer is not None:
                 layer.weight.data *= scale
-                layer.bias.data *= scale
+                if name != 'retina_cls':
+                    layer.bias.data *= scale
     two_stage = hasattr(model, 'roi_head')
     thr = (model.roi_head.test_cfg if two_stage else model.bbox_head.test_cfg).score_thr
     needed = []  # per image: the shift at which its best candidate falls to the threshold
     for logits in _class_logits(model, pipeline, paths):
         if two_stage:
-            mean = sum(logits) / len(logits)  # (RoIs, classes + 1)
+            mean = sum(logits) / len(logits)  # (RoIs, classes + 1): the cascade stages' mean
             fg, bg = mean[:, :-1], mean[:, -1]
             # p_c = e^{l_c} / (sum_fg e^l + e^{bg + d}) = thr  <=>  d = log(e^{l_c} / thr - sum_fg) - bg
             rest = fg.exp().sum(1, keepdim=True)
@@ -142,14 +149,24 @@ def decisive_heads(model, pipeline, paths: Sequence[str], empty: int, scale: flo
         else:
             needed.append(float(torch.cat([x.flatten() for x in logits]).max()) -
                           math.log(thr / (1 - thr)))
-    others = min(v for i, v in enumerate(needed) if i != empty)
-    assert needed[empty] < others, f'image {empty} is not the least confident: {needed}'
-    shift = (needed[empty] + others) / 2
+    empty = min(range(len(paths)), key=lambda i: needed[i])
+    gap = min(v for i, v in enumerate(needed) if i != empty) - needed[empty]
+    shift = needed[empty] + min(0.1, gap / 2)
     for m in model.modules():
         if hasattr(m, 'fc_cls'):
             m.fc_cls.bias.data[-1] += shift
         if hasattr(m, 'retina_cls'):
             m.retina_cls.bias.data -= shift
+    return empty
+
+
+def blank_image(folder) -> str:
+    """A uniform grey 300x500 image (a blank wall: nothing to detect), written to ``folder``."""
+    import mmcv
+    import numpy as np
+    path = osp.join(str(folder), 'blank.png')
+    mmcv.imwrite(np.full((300, 500, 3), 128, np.uint8), path)
+    return path
 
 
 def export_file(model, cfg, path: str, dynamic: bool = True, shape=None) -> dict:

@@ -86,7 +86,7 @@ def deploy_graph(model: nn.Module, scope: str, part: str = 'model') -> nn.Module
     raise ValueError(f"scope must be 'mmdet', 'mmseg' or 'mmpretrain', got {scope!r}")
 
 
-def _trace(graph: nn.Module, x: torch.Tensor, dynamic: bool, oblivious: bool = True):
+def _trace(graph: nn.Module, x: torch.Tensor, dynamic: bool):
     import torch.fx.experimental._config as fx_config
     shapes = None
     if dynamic:
@@ -94,7 +94,7 @@ def _trace(graph: nn.Module, x: torch.Tensor, dynamic: bool, oblivious: bool = T
         shapes = ({0: torch.export.Dim('batch', min=1, max=MAX_BATCH), 2: auto, 3: auto}, )
     # Size-oblivious shapes: a size of 1 is not special, so the graph stays general; checks the
     # exporter cannot prove become runtime asserts rather than specialisations.
-    with ops.fast_path(False), torch.no_grad(), fx_config.patch(backed_size_oblivious=oblivious):
+    with ops.fast_path(False), torch.no_grad(), fx_config.patch(backed_size_oblivious=True):
         try:
             return torch.export.export(graph, (x, ), dynamic_shapes=shapes, strict=False,
                                        prefer_deferred_runtime_asserts_over_guards=True)
@@ -121,9 +121,10 @@ def _size_range(program, shape: Tuple[int, int]) -> Tuple[int, int]:
     for axis, size in zip(('height', 'width'), shape):
         dim = node.meta['val'].shape[2 if axis == 'height' else 3]
         if not isinstance(dim, torch.SymInt):
+            what = 'export without --dynamic (one size a file)' if tuple(shape) == TRACE_SHAPE \
+                else f'trace it at --shape {TRACE_SHAPE[0]} {TRACE_SHAPE[1]} (the default)'
             raise ExportError(f'the graph traced at {shape[0]}x{shape[1]} holds at that {axis} '
-                              f'only: the model takes a path specific to {size}; export with '
-                              f'--shape {TRACE_SHAPE[0]} {TRACE_SHAPE[1]} (the default)')
+                              f'only: the model takes a path specific to {size}; {what}')
         bound = program.range_constraints[dim.node.expr]
         if not math.isinf(float(bound.upper)):
             suggest = TRACE_SHAPE if max(TRACE_SHAPE) > int(bound.upper) else \

@@ -10,6 +10,7 @@ the ``visualizer`` config, ``config``, ``checkpoint``, ``opset`` and ``exporter`
 Each limit is also a key of its own (``score_thr`` = ``0.05``), for other tools.
 """
 import json
+import os.path as osp
 from typing import Any, Dict, Optional
 
 METADATA_KEY = 'restv2_mm'
@@ -95,7 +96,8 @@ def model_metadata(cfg, scope: str, graph, config: str, checkpoint: Optional[str
     """
     import torch
     task = task_of(scope, graph)
-    record = dict(task=task, scope=scope, config=str(config), checkpoint=checkpoint,
+    record = dict(task=task, scope=scope, config=str(config),
+                  checkpoint=osp.basename(checkpoint) if checkpoint else None,
                   exporter=f'torch.export + torch.onnx.export(dynamo=True), torch {torch.__version__}',
                   input=dict(name='images', layout='NCHW', dtype='float32', range='0-255',
                              channels='as loaded by the pipeline (mmcv: BGR)'))
