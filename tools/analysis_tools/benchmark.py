@@ -55,6 +55,7 @@ import functools
 import json
 import os.path as osp
 import re
+import shlex
 import sys
 
 import torch
@@ -307,7 +308,7 @@ def render(data):
     """The markdown table of a benchmark JSON (``{machine, torch, argv, rows}``), as --out writes it."""
     env = ''.join(f'{k}={v} ' for k, v in data.get('env', {}).items())
     lines = [f'Machine: {data["machine"]}; torch {data["torch"]}.',
-             f'Command: `{env}python tools/analysis_tools/benchmark.py {" ".join(data["argv"])}`', '',
+             f'Command: `{env}python tools/analysis_tools/benchmark.py {shlex.join(data["argv"])}`', '',
              '| group | row | dtype | input | median ms [min, max] | time / base | speed-up vs base '
              '| infer act. MB | / base | train act. MB | / base | max abs diff |',
              '|---|---|---|---|---|---|---|---|---|---|---|---|']
