@@ -139,9 +139,14 @@ def waive_required_pretrained(cfg: Config) -> None:
     """``required=False`` in each init_cfg without a checkpoint: weights come from ``load_from``
     (a whole model, or the run resumed), loaded over the initialisation, so a fine-tuning config
     needs no ImageNet checkpoint then."""
-    for _, init in pretrained_inits(cfg.get('model') or {}):
+    waived = []
+    for name, init in pretrained_inits(cfg.get('model') or {}):
         if init.get('required') and not init.get('checkpoint'):
             init['required'] = False
+            waived.append(name)
+    if waived:
+        print_log(f'load_from={cfg.load_from!r}: no ImageNet checkpoint needed for '
+                  + ', '.join(waived), logger='current')
 
 
 def resolve_amp(optim_wrapper: dict) -> None:

@@ -4,17 +4,14 @@ ours and sets it), and the fine-tuning recipes (COCO, ADE20K, ImageNet 384) refu
 random weights unless told (``init_cfg.required``). README's own command, with a real checkpoint:
 tests/test_docs/test_snippets.py."""
 import glob
-import io
-import logging
 import os.path as osp
 import warnings
 
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 
-from helpers import REPO, load_tool, run_tool
+from helpers import REPO, load_tool, logged, run_tool
 from restv2_mm.cli import apply_common_args
 from restv2_mm.cli.config import pretrained_inits
 from restv2_mm.models import ResTv2
@@ -42,19 +39,6 @@ def tool_config(config, *options, resume=None):
 
 def inits(cfg):
     return dict(pretrained_inits(cfg.model))
-
-
-def logged(fn):
-    """What ``fn()`` logs to mmengine's current logger."""
-    logger = MMLogger.get_current_instance()
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logger.addHandler(handler)
-    try:
-        fn()
-    finally:
-        logger.removeHandler(handler)
-    return stream.getvalue()
 
 
 def test_the_config_groups():

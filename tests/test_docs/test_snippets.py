@@ -5,8 +5,6 @@ snippet is built on the stock config it names, loads the checkpoint and runs; RE
 command hands ``pretrained`` to the backbone through tools/train.py's own config loading."""
 import glob
 import importlib
-import io
-import logging
 import os
 import os.path as osp
 import re
@@ -17,11 +15,10 @@ from collections import OrderedDict
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope, init_default_scope
 
-from helpers import DATA, REPO, load_tool
+from helpers import DATA, REPO, load_tool, logged
 from restv2_mm.models import ResTv2
 
 PAGES = ['README.md', 'docs/get_started.md']
@@ -49,19 +46,6 @@ def snippets():
             if code not in seen:
                 seen.add(code)
                 yield pytest.param(page, code, id=f'{page}#{i + 1}')
-
-
-def logged(fn):
-    """What ``fn()`` logs to mmengine's current logger."""
-    logger = MMLogger.get_current_instance()
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logger.addHandler(handler)
-    try:
-        fn()
-    finally:
-        logger.removeHandler(handler)
-    return stream.getvalue()
 
 
 @pytest.fixture(scope='module')
