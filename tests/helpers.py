@@ -1,5 +1,6 @@
 """What many tests share: the repository's paths, running a tool as a user would, importing a
-tool's module to call its functions, and counting what autograd keeps for backward.
+tool's module to call its functions, counting what autograd keeps for backward, and capturing what
+mmengine logs.
 
 Importable from every test module: tests/conftest.py puts this folder on ``sys.path`` (pytest's
 importlib mode does not).
@@ -70,3 +71,20 @@ def saved_numels(fn, params):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         fn()
     return sum(numels.values())
+
+
+def logged(fn) -> str:
+    """What ``fn()`` logs to mmengine's current logger (e.g. a checkpoint loaded by init_weights)."""
+    import io
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    try:
+        fn()
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()

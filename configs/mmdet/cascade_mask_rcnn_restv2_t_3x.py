@@ -6,7 +6,7 @@
 # with the random-crop branch), mixed precision as the other ResTv2 configs. docs/configs.md.
 _base_ = './cascade_mask_rcnn_rmt_t_3x.py'
 
-# ImageNet ResTv2-T checkpoint; its non-EMA weights are taken. None = random init.
+# ImageNet ResTv2-T checkpoint; its non-EMA weights are taken. Required, as in mask_rcnn_restv2_t_3x.py.
 pretrained = None
 model = dict(
     backbone=dict(
@@ -15,7 +15,7 @@ model = dict(
         arch='tiny',
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=False)),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     neck=dict(in_channels=[96, 192, 384, 768]))
 optim_wrapper = dict(
     _delete_=True,

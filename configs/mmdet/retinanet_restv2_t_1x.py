@@ -13,8 +13,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
 
-# ImageNet ResTv2-T checkpoint; its non-EMA weights are taken (as for Mask R-CNN). None = random
-# init, which the log reports.
+# ImageNet ResTv2-T checkpoint; its non-EMA weights are taken (as for Mask R-CNN).
+# Required: training refuses to start while it is None. Give it with --cfg-options pretrained=PATH
+# (tools/train.py) or model.backbone.init_cfg.checkpoint=PATH (any OpenMMLab tool); to train from
+# random weights on purpose, model.backbone.init_cfg.required=False.
 pretrained = None
 
 model = dict(
@@ -24,7 +26,7 @@ model = dict(
         arch='tiny',
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=False)),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     neck=dict(in_channels=[96, 192, 384, 768], start_level=1, add_extra_convs='on_input',
               num_outs=5))
 

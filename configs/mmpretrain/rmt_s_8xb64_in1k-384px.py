@@ -11,8 +11,8 @@ _base_ = './rmt_s_8xb128_in1k.py'
 # The 224 checkpoint to start from, in mmpretrain's layout (convert an official file with
 # tools/model_converters/convert_official_ckpt.py) or this repo's 224 run. As main.py --finetune
 # (checkpoint['model']) it takes the non-EMA weights of backbone, neck and head. Required:
-# init_weights() raises a ValueError while it is None; set required=False in the three init_cfg
-# below to train from random init on purpose.
+# training refuses to start while it is None; --cfg-options pretrained=PATH (tools/train.py) fills
+# the three init_cfg below. To train from random init on purpose, set required=False in all three.
 pretrained = None
 model = dict(
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model',

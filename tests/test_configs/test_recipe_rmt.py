@@ -30,7 +30,9 @@ def check_common(cfg, arch, downstream=True):
     assert backbone.conv_norm_cfg == dict(type='SyncBN')  # official: SyncBatchNorm hard-coded
     if downstream:  # R-RMTIN-21: every downstream config takes the raw (non-EMA) weights
         assert backbone.out_indices == (0, 1, 2, 3) and backbone.norm_eval is False
-        assert backbone.init_cfg == dict(type='Pretrained', checkpoint=None, weights='model')
+        # Fine-tuning: no ImageNet checkpoint, no training (test_pretrained.py).
+        assert backbone.init_cfg == dict(type='Pretrained', checkpoint=None, weights='model',
+                                         required=True)
     return backbone
 
 
