@@ -1,13 +1,15 @@
 """What many tests share: the repository's paths, running a tool as a user would, importing a
-tool's module to call its functions, counting what autograd keeps for backward, and capturing what
-mmengine logs.
+tool's module to call its functions, the names a brace pattern of the docs stands for, counting
+what autograd keeps for backward, and capturing what mmengine logs.
 
 Importable from every test module: tests/conftest.py puts this folder on ``sys.path`` (pytest's
 importlib mode does not).
 """
 import importlib.util
+import itertools
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 from typing import Optional, Sequence
@@ -24,6 +26,13 @@ def load_tool(path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def expand(path: str) -> list:
+    """The names a brace pattern of the docs stands for: `a_{x,y}.py` -> [`a_x.py`, `a_y.py`]."""
+    parts = re.split(r'\{([^}]*)\}', path)
+    choices = [[p] if i % 2 == 0 else p.split(',') for i, p in enumerate(parts)]
+    return [''.join(c) for c in itertools.product(*choices)]
 
 
 def run_tool(args: Sequence, *, data_root: Optional[str] = None, check: bool = True,

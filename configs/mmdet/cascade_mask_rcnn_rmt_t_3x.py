@@ -91,5 +91,8 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[27, 33],
          gamma=0.1),
 ]
+# Every official detection file: checkpoint_config = dict(max_keep_ckpts=1) over the runtime's
+# interval=1, a checkpoint every epoch, only the last kept.
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))
 # 8 GPUs x 2 images; mmdet's --auto-scale-lr rescales the lr for another total batch.
 auto_scale_lr = dict(enable=False, base_batch_size=16)

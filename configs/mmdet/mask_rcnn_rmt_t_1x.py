@@ -40,5 +40,8 @@ optim_wrapper = dict(
     loss_scale='dynamic',
     optimizer=dict(_delete_=True, type='AdamW', lr=4e-4, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}))
+# Every official detection file: checkpoint_config = dict(max_keep_ckpts=1) over the runtime's
+# interval=1, a checkpoint every epoch, only the last kept.
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))
 # 8 GPUs x 2 images; mmdet's --auto-scale-lr rescales the lr for another total batch.
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -44,5 +44,8 @@ optim_wrapper = dict(
 # Stage 1's output norm gets no gradient (FPN start_level=1): find_unused_parameters=True as in
 # the official file.
 find_unused_parameters = True
+# Every official detection file: checkpoint_config = dict(max_keep_ckpts=1) over the runtime's
+# interval=1, a checkpoint every epoch, only the last kept.
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))
 # 8 GPUs x 2 images; mmdet's --auto-scale-lr rescales the lr for another total batch.
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -1,7 +1,7 @@
-"""The RetinaNet, Cascade Mask R-CNN and Semantic FPN configs (RMT and ResTv2) train one iteration
-and test one image on the CPU, and tools/analyze_flops.py's path counts their FLOPs; one test per
-framework, on the T configs at 128x128 (the S/B/L files only change the backbone arch, and every
-config is built by test_configs.py)."""
+"""The RetinaNet, Cascade Mask R-CNN and Semantic FPN configs (RMT, ResTv2, and PVTv2-B2 beside them
+in Semantic FPN) train one iteration and test one image on the CPU, and tools/analyze_flops.py's
+path counts their FLOPs; one test per framework, on the T configs at 128x128 (the S/B/L files only
+change the backbone arch, and every config is built by test_configs.py)."""
 import math
 
 import pytest
@@ -98,7 +98,8 @@ def test_cascade_mask_rcnn_trains_and_tests(load_config, build_model, name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name', ['mmseg/fpn_rmt_t_512x512_80k_ade20k.py',
-                                  'mmseg/fpn_restv2_t_512x512_80k_ade20k.py'])
+                                  'mmseg/fpn_restv2_t_512x512_80k_ade20k.py',
+                                  'mmseg/fpn_pvtv2_b2_512x512_40k_ade20k.py'])
 def test_semantic_fpn_trains_and_tests(load_config, build_model, name):
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
