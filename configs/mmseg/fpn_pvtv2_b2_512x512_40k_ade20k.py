@@ -7,7 +7,8 @@
 # weight decay on every parameter, no lr decay, fp32 (the release's fpn_pvtv2_B2_ade20k_40k.py).
 _base_ = './fpn_restv2_t_512x512_40k_ade20k.py'
 # The PVT release's ImageNet checkpoint (github.com/whai362/PVT, pvt_v2_b2.pth), converted by
-# mmdet on loading; None = random init (mmdet's PVT accepts no Pretrained without a checkpoint).
+# mmdet on loading. Required: tools/train.py refuses to start while it is None; give it with
+# --cfg-options pretrained=PATH (mmdet's PVT reads only `checkpoint` of its init_cfg).
 pretrained = None
 model = dict(
     backbone=dict(
@@ -16,7 +17,7 @@ model = dict(
         embed_dims=64,
         num_layers=[3, 4, 6, 3],
         drop_path_rate=0.1,
-        init_cfg=None if pretrained is None else dict(type='Pretrained', checkpoint=pretrained)),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, required=True)),
     neck=dict(in_channels=[64, 128, 320, 512]))
 optim_wrapper = dict(
     _delete_=True,

@@ -140,3 +140,14 @@ def test_training_log_shows_the_checkpoint_loaded(tmp_path, data_root):
     # One AdamW step at lr 2e-6 (the warm-up's first) moves a weight by at most ~2e-6.
     name = 'stage3.2.mlp.fc1.weight'
     torch.testing.assert_close(trained['backbone.' + name], state[name], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize('config', ['mmseg/fpn_pvtv2_b2_512x512_40k_ade20k.py',
+                                    'mmdet/mask_rcnn_restv2_t_3x.py'])
+def test_training_stops_before_building_without_a_required_checkpoint(config):
+    from restv2_mm.cli import check_pretrained_given
+    with pytest.raises(ValueError, match=r'model\.backbone\.init_cfg\.checkpoint is not set.*'
+                                         r'--cfg-options pretrained=PATH'):
+        check_pretrained_given(tool_config(config))
+    check_pretrained_given(tool_config(config, 'pretrained=in1k.pth'))
+    check_pretrained_given(tool_config(config, 'model.backbone.init_cfg.required=False'))

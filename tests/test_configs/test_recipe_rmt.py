@@ -272,7 +272,9 @@ def validate_with_ema_hook(hook, work_dir):
                     val_dataloader=loader, val_evaluator=[Top1()], val_cfg=dict(),
                     optim_wrapper=dict(optimizer=dict(type='SGD', lr=1.)),
                     train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1), custom_hooks=[hook],
-                    default_scope='mmpretrain', default_hooks=dict(checkpoint=None), log_level='WARNING')
+                    default_scope='mmpretrain', default_hooks=dict(checkpoint=None), log_level='WARNING',
+                    # Runners named alike share one MessageHub (mmengine keys it by name): one per test.
+                    experiment_name=f'ema_{work_dir.name}')
     runner.train()
     return {k[4:]: v.current() for k, v in runner.message_hub.log_scalars.items()
             if k.startswith('val/accuracy')}
