@@ -1,9 +1,11 @@
-"""What the tools share: arguments, config mutation, resume, CPU-distributed set-up, checks."""
-from .args import add_common_args, add_unsafe_load_arg, apply_unsafe_load, parse_common_args
+"""What the tools share: arguments, config mutation, resume, CPU-distributed set-up, checks, run
+summaries."""
+from .args import CfgOptionsAction, add_common_args, add_unsafe_load_arg, apply_unsafe_load, parse_common_args
 from .checks import check_whole_model_checkpoint
 from .config import apply_common_args
 from .distributed import revert_sync_bn_cfg, setup_cpu_distributed
-from .resume import is_complete_checkpoint, latest_checkpoint
+from .resume import checkpoint_seed, is_complete_checkpoint, latest_checkpoint, make_resume_exact
+from .runs import render_runs, run_line, summarize_run, zero_metrics_note
 
 
 def collect_env_main(argv=None):
@@ -13,6 +15,8 @@ def collect_env_main(argv=None):
     return main(argv)
 
 
-__all__ = ['add_common_args', 'add_unsafe_load_arg', 'apply_common_args', 'apply_unsafe_load',
-           'check_whole_model_checkpoint', 'collect_env_main', 'is_complete_checkpoint', 'latest_checkpoint',
-           'parse_common_args', 'revert_sync_bn_cfg', 'setup_cpu_distributed']
+__all__ = ['CfgOptionsAction', 'add_common_args', 'add_unsafe_load_arg', 'apply_common_args',
+           'apply_unsafe_load', 'check_whole_model_checkpoint', 'checkpoint_seed', 'collect_env_main',
+           'is_complete_checkpoint', 'latest_checkpoint', 'make_resume_exact', 'parse_common_args',
+           'render_runs', 'revert_sync_bn_cfg', 'run_line', 'setup_cpu_distributed', 'summarize_run',
+           'zero_metrics_note']

@@ -7,7 +7,7 @@ from mmengine.config import Config, ConfigDict
 
 from ..apis import check_model_channels
 from .distributed import setup_cpu_distributed
-from .resume import latest_checkpoint
+from .resume import latest_checkpoint, make_resume_exact
 
 
 def apply_common_args(cfg: Config, args) -> Config:
@@ -47,9 +47,7 @@ def apply_common_args(cfg: Config, args) -> Config:
     hooks = cfg.setdefault('default_hooks', ConfigDict())
     if hooks.get('checkpoint') is not None and hooks.checkpoint.get('backend_args') is None:
         hooks.checkpoint.backend_args = dict(backend='atomic_local')
-    custom_hooks = list(cfg.get('custom_hooks') or [])
-    if not any(h.get('type') in ('RNGStateHook', 'restv2_mm.RNGStateHook') for h in custom_hooks):
-        cfg.custom_hooks = custom_hooks + [dict(type='RNGStateHook')]
+    make_resume_exact(cfg)
 
     check_model_channels(cfg.get('model'), cfg.get('default_scope'))
     setup_cpu_distributed(cfg)

@@ -36,32 +36,35 @@ def unsafe_global_message(path: str, error: Exception) -> str:
             f'({type(error).__name__}: {str(error).splitlines()[0]})')
 
 
-def safe_torch_load(path: str, map_location: Any = 'cpu') -> Any:
+def safe_torch_load(path: str, map_location: Any = 'cpu', mmap: bool = False) -> Any:
     """``torch.load`` that builds only tensors, plain containers and the allowed globals, on every
     supported torch; full unpickling only where the user turned it on
     (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` / ``--unsafe-load``).
 
     torch >= 2.4: ``weights_only=True`` with :data:`~.safe_globals.SAFE_GLOBALS` registered; older
-    torch: the same list through :mod:`.restricted_pickle` (``pickle_module=``).
+    torch: the same list through :mod:`.restricted_pickle` (``pickle_module=``). ``mmap`` maps the
+    tensors' storage instead of reading it (to read a large checkpoint's metadata only).
 
     Raises:
         pickle.UnpicklingError: a global outside the list ('Unsupported global: GLOBAL x ...').
         Exception: whatever torch raises for an unreadable file.
     """
+    extra = dict(mmap=True) if mmap else {}
     if unsafe_load_enabled():
-        return torch.load(path, map_location=map_location, weights_only=False)
+        return torch.load(path, map_location=map_location, weights_only=False, **extra)
     if has_safe_globals():
         register_safe_globals()
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True, **extra)
     return torch.load(path, map_location=map_location, weights_only=False,
-                      pickle_module=restricted_pickle)
+                      pickle_module=restricted_pickle, **extra)
 
 
-def read_checkpoint(path: str, map_location: Any = 'cpu') -> dict:
+def read_checkpoint(path: str, map_location: Any = 'cpu', mmap: bool = False) -> dict:
     """Read a checkpoint file (on the CPU by default) with :func:`safe_torch_load`: torch's safe
     ``weights_only`` loader or the restricted unpickler (the globals of :mod:`.safe_globals`
     allowed), or with full unpickling where the user turned it on
-    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` / ``--unsafe-load``).
+    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` / ``--unsafe-load``). ``mmap``: see
+    :func:`safe_torch_load`.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -71,7 +74,7 @@ def read_checkpoint(path: str, map_location: Any = 'cpu') -> dict:
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path!r} (init_cfg.checkpoint)')
     try:
-        return safe_torch_load(path, map_location)
+        return safe_torch_load(path, map_location, mmap=mmap)
     except pickle.UnpicklingError as e:
         if _is_unsafe_global(e):
             raise UnsafeCheckpointError(unsafe_global_message(path, e)) from None

@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from helpers import REPO, run_tool
+from helpers import REPO, load_tool, run_tool
 from restv2_mm.apis import check_model_channels
 from restv2_mm.cli import check_whole_model_checkpoint, latest_checkpoint
 from restv2_mm.engine import AtomicLocalBackend
@@ -75,6 +75,38 @@ def test_official_checkpoint_where_a_converted_one_is_expected(tmp_path, data_ro
     # As a user meets it: tools/test.py stops before building anything.
     proc = run_tool(['tools/test.py', DEMO, official], data_root=data_root, check=False)
     assert proc.returncode != 0 and 'tools/model_converters/convert_official_ckpt.py' in proc.stderr
+
+
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
+def test_cfg_options_item_without_value(tool, capsys):  # B73
+    parse_args = load_tool(tool).parse_args
+    with pytest.raises(SystemExit) as info:
+        parse_args([DEMO, *(['iter_1.pth'] if 'test' in tool else []),
+                    '--cfg-options', 'train_cfg.val_interval=2', 'train_cfg.max_iters'])
+    assert info.value.code == 2
+    assert ("--cfg-options takes key=value items (e.g. train_cfg.max_iters=10), got "
+            "'train_cfg.max_iters'") in capsys.readouterr().err
+
+
+def test_whole_model_checkpoint_with_non_finite_weights(tmp_path, monkeypatch):  # B71
+    path = str(tmp_path / 'iter_100.pth')
+    nan, inf = float('nan'), float('inf')
+    torch.save({'meta': {'iter': 100}, 'state_dict': {
+        'backbone.stem.proj.0.weight': torch.ones(2),
+        'backbone.stage2.0.attn.q.weight': torch.tensor([nan, nan, 1.]),
+        'backbone.stage2.1.attn.q.weight': torch.tensor([inf]),
+        'neck.lateral_convs.0.conv.weight': torch.tensor([1., -inf]),
+    }}, path)
+    cfg = Config.fromfile(osp.join(REPO, DEMO))
+    with pytest.raises(ValueError) as info:
+        check_whole_model_checkpoint(path, cfg)  # what tools/test.py and train.py (load_from) call
+    msg = str(info.value)
+    assert 'holds NaN/Inf in 3 of the 4 tensors that would load into the model' in msg
+    assert 'backbone.stage2: 2: backbone.stage2.0.attn.q.weight, backbone.stage2.1.attn.q.weight' in msg
+    assert 'neck: 1: neck.lateral_convs.0.conv.weight' in msg
+    assert 'backbone.stage2.0.attn.q.weight (2 NaN, 0 Inf)' in msg and 'RESTV2_ALLOW_NON_FINITE=1' in msg
+    monkeypatch.setenv('RESTV2_ALLOW_NON_FINITE', '1')
+    check_whole_model_checkpoint(path, cfg)
 
 
 @pytest.mark.slow

@@ -4,8 +4,7 @@ import os
 
 import pytest
 
-from restv2_mm.utils import atomic_write, markdown_table, read_json, write_json, write_outputs
-from restv2_mm.utils import report
+from restv2_mm.utils import atomic_write, markdown_table, read_json, report, write_json, write_outputs
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):

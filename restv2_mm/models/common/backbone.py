@@ -18,6 +18,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ...utils.torch_compat import is_compiling
 from ..utils.checkpoint import load_pretrained, require_checkpoint
 from .grad_checkpoint import check_cp_mode
+from .input_check import check_input_size, match_input_dtype
 
 DECAY_TYPES = ('stage_wise', 'layer_wise')
 CHECK_INPUT_ENV = 'RESTV2_CHECK_INPUT'
@@ -92,6 +93,8 @@ class MultiScaleBackbone(BaseModule):
         self.norm_eval = norm_eval
         self.with_cp = check_cp_mode(with_cp)
         self.drop_path_rate = drop_path_rate
+        # A float input of another dtype is cast to the weights' (as the data preprocessors do).
+        self.register_forward_pre_hook(match_input_dtype)
 
     # ----------------------------------------------------------------------------- arguments
     @classmethod
@@ -192,9 +195,12 @@ class MultiScaleBackbone(BaseModule):
         return getattr(self, self.out_norm_names[i])
 
     def check_input(self, x) -> None:
-        """Check the input's type, rank, dtype, channels and size (free: metadata only); the
-        values (NaN/Inf) on the CPU, where that costs no device synchronisation, and on other
-        devices only where ``$RESTV2_CHECK_INPUT=1`` (a debug switch: it synchronises).
+        """Check the input's type, rank, dtype, channels and size (free: metadata only); in eager
+        mode the smallest size the layers take (:func:`.input_check.check_input_size`: ResTv1's
+        InstanceNorm needs H or W > 32, a training BatchNorm two values per channel); the values
+        (NaN/Inf) on the CPU, where that costs no device synchronisation, and on other devices
+        only where ``$RESTV2_CHECK_INPUT=1`` (a debug switch: it synchronises). A float input of
+        another dtype than the weights was cast to theirs before (:func:`.input_check.match_input_dtype`).
 
         Raises:
             TypeError / ValueError: naming ``x``, its shape or dtype, and what was expected; for
@@ -214,6 +220,7 @@ class MultiScaleBackbone(BaseModule):
             raise ValueError(f'{name} input x must have N, H, W >= 1, got shape {tuple(x.shape)}')
         if is_compiling() or torch.jit.is_tracing():
             return
+        check_input_size(self, tuple(x.shape))
         if x.device.type != 'cpu' and os.environ.get(CHECK_INPUT_ENV, '0') != '1':
             return
         if not bool(torch.isfinite(x).all()):
@@ -253,18 +260,21 @@ class MultiScaleBackbone(BaseModule):
         """Load ``init_cfg`` Pretrained weights, else apply the official initialisation.
 
         ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix=None, weights='model',
-        required=False, strict=True)``: official checkpoints (under ``model``/``model_ema``/
-        ``state_dict``, keys possibly ``module.``-prefixed), converted ones and OpenMMLab models
-        (``backbone.``) load; ``weights`` picks the raw (default) or EMA weights
-        (:mod:`restv2_mm.models.utils.checkpoint`). A checkpoint whose keys or shapes differ from
-        the backbone's beyond :attr:`checkpoint_ignored` and :attr:`checkpoint_optional` (another
-        arch, another family) raises, unless ``strict=False``, which loads what fits and logs per
-        stage what stays at initialisation. Without a checkpoint the backbone starts
-        from the official random initialisation and the log says so, or, with ``required=True``,
-        a ValueError says how to set one.
+        required=False, strict=True, allow_non_finite=None)``: official checkpoints (under
+        ``model``/``model_ema``/``state_dict``, keys possibly ``module.``-prefixed), converted ones
+        and OpenMMLab models (``backbone.``) load; ``weights`` picks the raw (default) or EMA
+        weights (:mod:`restv2_mm.models.utils.checkpoint`). A checkpoint whose keys or shapes
+        differ from the backbone's beyond :attr:`checkpoint_ignored` and
+        :attr:`checkpoint_optional` (another arch, another family) raises, unless
+        ``strict=False``, which loads what fits and logs per stage what stays at initialisation.
+        Tensors that hold NaN/Inf are refused with either ``strict`` unless
+        ``allow_non_finite=True`` (or ``$RESTV2_ALLOW_NON_FINITE=1``). Without a checkpoint the
+        backbone starts from the official random initialisation and the log says so, or, with
+        ``required=True``, a ValueError says how to set one.
 
         Raises:
-            ValueError: ``required=True`` without a checkpoint; bad ``weights``.
+            ValueError: ``required=True`` without a checkpoint; bad ``weights``; NaN/Inf in the
+                checkpoint's tensors (named by stage).
             FileNotFoundError / RuntimeError: see :func:`load_pretrained`; RuntimeError also for a
                 checkpoint that does not fit (it names the keys by stage and the arch to use).
         """
@@ -276,7 +286,7 @@ class MultiScaleBackbone(BaseModule):
         self.init_official()
         if path:
             load_pretrained(self, path, prefix=cfg.get('prefix'), weights=cfg.get('weights', 'model'),
-                            strict=cfg.get('strict', True))
+                            strict=cfg.get('strict', True), allow_non_finite=cfg.get('allow_non_finite'))
         else:
             print_log(f'{type(self).__name__}: no pretrained checkpoint given (init_cfg.checkpoint '
                       'is unset): backbone starts from random initialisation',
@@ -299,6 +309,7 @@ class MultiScaleBackbone(BaseModule):
             for m in self.modules():
                 if isinstance(m, _BatchNorm):
                     m.eval()
+        self._size_rules = None  # the modes changed: check_input_size finds them again
         return self
 
     # ----------------------------------------------------------------------------- lr decay
