@@ -4,7 +4,8 @@ from .args import CfgOptionsAction, add_common_args, add_unsafe_load_arg, apply_
 from .checks import check_whole_model_checkpoint
 from .config import apply_common_args
 from .distributed import revert_sync_bn_cfg, setup_cpu_distributed
-from .resume import checkpoint_seed, is_complete_checkpoint, latest_checkpoint, make_resume_exact
+from .resume import is_complete_checkpoint, latest_checkpoint, make_resume_exact, resume_checkpoint
+from .run_checks import check_output_args, check_run_settings
 from .runs import render_runs, run_line, summarize_run, zero_metrics_note
 
 
@@ -16,7 +17,7 @@ def collect_env_main(argv=None):
 
 
 __all__ = ['CfgOptionsAction', 'add_common_args', 'add_unsafe_load_arg', 'apply_common_args',
-           'apply_unsafe_load', 'check_whole_model_checkpoint', 'checkpoint_seed', 'collect_env_main',
-           'is_complete_checkpoint', 'latest_checkpoint', 'make_resume_exact', 'parse_common_args',
-           'render_runs', 'revert_sync_bn_cfg', 'run_line', 'setup_cpu_distributed', 'summarize_run',
-           'zero_metrics_note']
+           'apply_unsafe_load', 'check_output_args', 'check_run_settings', 'check_whole_model_checkpoint',
+           'collect_env_main', 'is_complete_checkpoint', 'latest_checkpoint', 'make_resume_exact',
+           'parse_common_args', 'render_runs', 'resume_checkpoint', 'revert_sync_bn_cfg', 'run_line',
+           'setup_cpu_distributed', 'summarize_run', 'zero_metrics_note']

@@ -23,13 +23,17 @@ def check_whole_model_checkpoint(path: str, cfg: Config) -> None:
         ValueError: says which converter to run, or how to use the file as backbone weights; or
             names the non-finite tensors by part (``backbone.stage2``, ``neck``, ...) and how to
             load them anyway (``$RESTV2_ALLOW_NON_FINITE=1``).
+        TypeError: the file holds no state dict (names the file).
     """
     checkpoint = read_checkpoint(path)
-    state = unwrap_state_dict(checkpoint)
+    try:
+        state = unwrap_state_dict(checkpoint)
+    except TypeError as e:
+        raise TypeError(f'{path}: {e}') from None
     _check_not_official(path, list(state), cfg)
     # What mmengine's load_checkpoint loads: 'state_dict' (the EMA weights where EMAHook saved).
     loaded = checkpoint.get('state_dict') if isinstance(checkpoint, dict) else None
-    check_finite(loaded if isinstance(loaded, dict) else state, path, 'the model', _by_part)
+    check_finite(loaded if isinstance(loaded, dict) else state, path, 'the model', by_part)
 
 
 def _check_not_official(path: str, keys: List[str], cfg: Config) -> None:
@@ -47,7 +51,7 @@ def _check_not_official(path: str, keys: List[str], cfg: Config) -> None:
             f"segmentor from it, set model.backbone.init_cfg=dict(type='Pretrained', checkpoint='{path}')")
 
 
-def _by_part(keys: List[str], shown: int = 4) -> List[str]:
+def by_part(keys: List[str], shown: int = 4) -> List[str]:
     """``keys`` grouped by model part: the backbone's by its first module (``backbone.stage2``),
     the rest by theirs (``neck``, ``roi_head``), the first ``shown`` of each named."""
     groups = OrderedDict()

@@ -8,6 +8,7 @@ from mmengine.config import Config, ConfigDict
 from ..apis import check_model_channels
 from .distributed import setup_cpu_distributed
 from .resume import latest_checkpoint, make_resume_exact
+from .run_checks import check_output_args, check_run_settings
 
 
 def apply_common_args(cfg: Config, args) -> Config:
@@ -47,6 +48,8 @@ def apply_common_args(cfg: Config, args) -> Config:
     hooks = cfg.setdefault('default_hooks', ConfigDict())
     if hooks.get('checkpoint') is not None and hooks.checkpoint.get('backend_args') is None:
         hooks.checkpoint.backend_args = dict(backend='atomic_local')
+    check_run_settings(cfg)
+    check_output_args(args)
     make_resume_exact(cfg)
 
     check_model_channels(cfg.get('model'), cfg.get('default_scope'))

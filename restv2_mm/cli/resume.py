@@ -9,7 +9,9 @@ from typing import Optional
 
 from mmengine.config import Config, ConfigDict
 
+from ..models.utils import check_finite
 from ..utils import read_checkpoint
+from .checks import by_part
 
 
 def is_complete_checkpoint(path: str) -> bool:
@@ -50,18 +52,35 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
     return None
 
 
-def checkpoint_seed(path: str) -> Optional[int]:
-    """The seed a runner checkpoint was trained with (``meta['seed']``), read without loading its
-    tensors (memory-mapped); None where it has none."""
-    meta = read_checkpoint(path, mmap=True).get('meta')
-    return meta.get('seed') if isinstance(meta, dict) else None
+def resume_checkpoint(path: str) -> dict:
+    """The runner checkpoint ``--resume`` continues from, memory-mapped (its tensors are read only
+    where used), after the checks mmengine's ``Runner.resume`` skips: a training checkpoint
+    (``meta`` with the epoch and iteration, ``optimizer`` state) whose weights are finite.
+
+    Raises:
+        RuntimeError: not a torch checkpoint, or truncated.
+        ValueError: a checkpoint of weights only (mmengine stops with ``KeyError: 'epoch'``), or
+            NaN/Inf weights (see :func:`restv2_mm.models.utils.check_finite`).
+    """
+    # mmap needs the zip format torch.save writes; anything else gets read_checkpoint's message.
+    checkpoint = read_checkpoint(path, mmap=is_complete_checkpoint(path))
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    missing = [f'meta.{k}' for k in ('epoch', 'iter') if not isinstance(meta, dict) or k not in meta]
+    missing += [k for k in ('state_dict', 'optimizer') if k not in (checkpoint or {})]
+    if missing:
+        raise ValueError(
+            f'--resume {path!r}: not a checkpoint of a training run (it lacks {", ".join(missing)}), '
+            f'so there is nothing to resume; to start a new run from its weights, pass '
+            f'--cfg-options load_from={path} without --resume')
+    check_finite(checkpoint['state_dict'], path, 'the model', by_part)
+    return checkpoint
 
 
 def make_resume_exact(cfg: Config) -> None:
     """Set up ``cfg`` so that a run killed and resumed repeats the uninterrupted one: the
     generators in every checkpoint (``RNGStateHook``, unless the config has it), a seed per
     training sample (the train sampler wrapped in ``SeededSampler``, unless it is one), and, for
-    ``--resume``, the checkpoint's seed.
+    ``--resume``, the checkpoint's seed (after :func:`resume_checkpoint`'s checks).
 
     mmengine builds the train dataloader (its sampler's shuffling, the workers' seeds) from the
     config's ``randomness.seed`` before it resumes, and only then takes the checkpoint's seed, so
@@ -78,7 +97,7 @@ def make_resume_exact(cfg: Config) -> None:
         loader.sampler = ConfigDict(type='SeededSampler', sampler=loader.sampler)
     if not (cfg.get('resume') and cfg.get('load_from')):
         return
-    seed = checkpoint_seed(cfg.load_from)
+    seed = resume_checkpoint(cfg.load_from)['meta'].get('seed')
     randomness = ConfigDict(cfg.get('randomness') or {})
     if seed is None or randomness.get('seed') == seed:
         return

@@ -4,6 +4,7 @@ torch, which has no ``add_safe_globals``)."""
 import os
 import pickle
 import re
+import zipfile
 from typing import Any
 
 import torch
@@ -78,11 +79,23 @@ def read_checkpoint(path: str, map_location: Any = 'cpu', mmap: bool = False) ->
     except pickle.UnpicklingError as e:
         if _is_unsafe_global(e):
             raise UnsafeCheckpointError(unsafe_global_message(path, e)) from None
-        raise RuntimeError(f'{path!r} is not a readable torch checkpoint (truncated or another '
-                           f'format): {type(e).__name__}: {e}') from e
+        raise RuntimeError(_unreadable_message(path, e)) from e
     except Exception as e:  # zipfile/EOF errors all mean the same thing to the user
-        raise RuntimeError(f'{path!r} is not a readable torch checkpoint '
-                           f'(truncated or another format): {type(e).__name__}: {e}') from e
+        raise RuntimeError(_unreadable_message(path, e)) from e
+
+
+def _unreadable_message(path: str, error: Exception) -> str:
+    """Why ``path`` is no checkpoint, with torch's reason in short: its weights_only message goes
+    on to advise ``weights_only=False``, which would not read such a file either."""
+    text = str(error)
+    found = re.search(r'WeightsUnpickler error:\s*(\S.*)', text)
+    reason = found.group(1).strip() if found else (text.splitlines() or [''])[0].split('. ')[0]
+    with open(path, 'rb') as f:
+        zipped = f.read(4) == b'PK\x03\x04'
+    kind = ('a zip archive but not a whole torch one: truncated?' if zipped and not zipfile.is_zipfile(path)
+            else 'truncated or another format' if zipped else
+            'not the zip archive torch.save writes, nor a legacy torch file')
+    return f'{path!r} is not a readable torch checkpoint ({kind}): {type(error).__name__}: {reason}'
 
 
 def _is_unsafe_global(error: Exception) -> bool:

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from restv2_mm.models import RMT, ResTv1, ResTv2
+from restv2_mm.models.common.input_check import size_rules
 
 
 @pytest.mark.parametrize('kwargs,exc,words', [
@@ -102,6 +103,13 @@ def test_the_smallest_sizes_run(make, mode, shape):
     """The limits are the layers' own: just above them the model runs (torch's own checks pass)."""
     outs = getattr(make(), mode)()(torch.randn(*shape))
     assert all(torch.isfinite(o).all() for o in outs)
+
+
+def test_syncbn_counts_the_values_of_every_process():
+    """SyncBN normalises over every process's batch: one image per process can be enough."""
+    model = ResTv1(NARROW, mhim=False, conv_norm_cfg=dict(type='SyncBN')).train()
+    assert size_rules(model) == []
+    assert [r.stride for r in size_rules(ResTv1(NARROW, mhim=False).train())] == [32]
 
 
 def test_non_finite_checkpoint_weights_are_refused(tmp_path):  # B71

@@ -139,7 +139,8 @@ def test_training_is_set_up_to_resume_exactly(tmp_path):
         assert cfg.custom_hooks == [dict(type='EMAHook'), dict(type='RNGStateHook')]
     # --resume: the checkpoint's seed, which mmengine would take only after building the data.
     checkpoint = str(tmp_path / 'iter_2.pth')
-    torch.save({'meta': {'seed': 1234, 'iter': 2}, 'state_dict': {'w': torch.zeros(3)}}, checkpoint)
+    torch.save({'meta': {'seed': 1234, 'epoch': 0, 'iter': 2}, 'state_dict': {'w': torch.zeros(3)},
+                'optimizer': {}}, checkpoint)
     cfg.resume, cfg.load_from = True, checkpoint
     make_resume_exact(cfg)
     assert cfg.randomness.seed == 1234
