@@ -15,7 +15,8 @@ def check_run_settings(cfg: Config) -> None:
     """Refuse a schedule that trains nothing or is not a number (``train_cfg.max_iters=0`` ends
     at once with no checkpoint; ``max_iters='abc'`` fails in the loop with a bare ``int()``
     error), loaders without a positive ``batch_size`` or with a negative ``num_workers``, and a
-    ``work_dir`` that is a file.
+    ``work_dir`` that is a file; heads that do not take the neck's output
+    (:func:`check_head_channels`).
 
     Raises:
         ValueError: names the setting, the value and what is expected.
@@ -34,6 +35,7 @@ def check_run_settings(cfg: Config) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
             raise ValueError(f'{name}.num_workers must be an int >= 0 (0: load in the main process), '
                              f'got {workers!r}')
+    check_head_channels(cfg.get('model'))
     work_dir = cfg.get('work_dir')
     if work_dir and osp.exists(work_dir) and not osp.isdir(work_dir):
         raise ValueError(f'work_dir {work_dir!r} is a file, not a folder (--work-dir)')
@@ -51,3 +53,24 @@ def check_output_args(args) -> None:
         if path and osp.isdir(path):
             raise ValueError(f'--{flag.replace("_", "-")} {path!r} is a folder; give a file path '
                              '(e.g. metrics.json)')
+
+
+def check_head_channels(model) -> None:
+    """A head right after a neck with one output width (``out_channels``: mmpretrain's
+    ``RMTClsNeck``, mmdet's FPN) must take that width: ``head``, ``rpn_head`` or ``bbox_head``
+    ``in_channels`` (the backbone's side is :func:`restv2_mm.apis.check_model_channels`'s).
+
+    Raises:
+        ValueError: names both settings and their values.
+    """
+    neck = (model or {}).get('neck')
+    width = neck.get('out_channels') if isinstance(neck, dict) else None
+    if not isinstance(width, int):
+        return
+    for name in ('head', 'rpn_head', 'bbox_head'):
+        head = model.get(name)
+        channels = head.get('in_channels') if isinstance(head, dict) else None
+        if isinstance(channels, int) and channels != width:
+            raise ValueError(f'model.{name}.in_channels={channels} does not match '
+                             f"model.neck.out_channels={width} (the {neck.get('type')} output it "
+                             f'takes); set model.{name}.in_channels={width}')

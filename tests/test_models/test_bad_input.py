@@ -105,6 +105,11 @@ def test_the_smallest_sizes_run(make, mode, shape):
     assert all(torch.isfinite(o).all() for o in outs)
 
 
+def test_size_is_checked_when_traced():  # B69: FLOP counting (analyze_flops) traces the model
+    with pytest.raises(ValueError, match='ResTv1 input x of 16x16 is too small'):
+        torch.jit.trace(ResTv1(NARROW).eval(), torch.randn(1, 3, 16, 16), check_trace=False)
+
+
 def test_syncbn_counts_the_values_of_every_process():
     """SyncBN normalises over every process's batch: one image per process can be enough."""
     model = ResTv1(NARROW, mhim=False, conv_norm_cfg=dict(type='SyncBN')).train()

@@ -108,6 +108,20 @@ def test_run_settings_are_named(options, words):
         check_run_settings(cfg)
 
 
+@pytest.mark.parametrize('config,key', [
+    ('configs/mmpretrain/rmt_t_8xb128_in1k.py', 'head'),  # after RMTClsNeck (1024)
+    ('configs/mmdet/retinanet_restv2_t_1x.py', 'bbox_head'),  # after FPN (256)
+])
+def test_head_must_take_the_necks_width(config, key):  # B78
+    cfg = Config.fromfile(osp.join(REPO, config))
+    check_run_settings(cfg)  # the shipped config is consistent
+    width = cfg.model.neck.out_channels
+    cfg.model[key].in_channels = 512 if width != 512 else 256
+    with pytest.raises(ValueError, match=rf'model.{key}.in_channels=\d+ does not match '
+                                         rf'model.neck.out_channels={width} \(the {cfg.model.neck.type}'):
+        check_run_settings(cfg)
+
+
 def test_work_dir_that_is_a_file(tmp_path):  # B74
     cfg = Config(dict(work_dir=str(tmp_path / 'log.txt')))
     (tmp_path / 'log.txt').write_text('')

@@ -106,7 +106,6 @@ class RNGStateHook(Hook):
     def after_val(self, runner) -> None:
         # Validation draws from the generators (a DataLoader iterator takes a base seed): a
         # resumed run, which does not repeat it, must find them as training left them.
-        set_rng_state(self._before_val[runner.rank])
         self._before_val = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

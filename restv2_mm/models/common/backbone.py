@@ -7,6 +7,7 @@ learning-rate decay. A family (ResTv2, ResTv1, RMT) adds its modules and names i
 """
 import logging
 import os
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -210,17 +211,19 @@ class MultiScaleBackbone(BaseModule):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f'{name} input x must be a torch.Tensor, got {type(x).__name__}')
         if x.dim() != 4:
-            raise ValueError(f'{name} input x must be 4-D (N, C, H, W), got shape {tuple(x.shape)}')
+            raise ValueError(f'{name} input x must be 4-D (N, C, H, W), got shape {_shape(x)}')
         if not x.is_floating_point():
             raise TypeError(f'{name} input x must be a float tensor, got dtype {x.dtype}')
         if x.shape[1] != self.in_channels:
             raise ValueError(f'{name} input x has {x.shape[1]} channels but in_channels='
-                             f'{self.in_channels} (shape {tuple(x.shape)})')
+                             f'{self.in_channels} (shape {_shape(x)})')
         if x.shape[0] == 0 or x.shape[2] == 0 or x.shape[3] == 0:
-            raise ValueError(f'{name} input x must have N, H, W >= 1, got shape {tuple(x.shape)}')
-        if is_compiling() or torch.jit.is_tracing():
+            raise ValueError(f'{name} input x must have N, H, W >= 1, got shape {_shape(x)}')
+        if is_compiling():
             return
-        check_input_size(self, tuple(x.shape))
+        check_input_size(self, _shape(x))  # also when traced (FLOP counting): metadata only
+        if torch.jit.is_tracing():
+            return
         if x.device.type != 'cpu' and os.environ.get(CHECK_INPUT_ENV, '0') != '1':
             return
         if not bool(torch.isfinite(x).all()):
@@ -228,7 +231,7 @@ class MultiScaleBackbone(BaseModule):
             first = tuple((~torch.isfinite(x)).nonzero()[0].tolist())
             raise ValueError(
                 f'{name} input x has {int(torch.isnan(x).sum())} NaN and '
-                f'{int(torch.isinf(x).sum())} Inf values (shape {tuple(x.shape)}); the first is at '
+                f'{int(torch.isinf(x).sum())} Inf values (shape {_shape(x)}); the first is at '
                 f'(n, c, h, w) = {first}: check the image file and the data preprocessor')
 
     # ----------------------------------------------------------------------------- family hooks
@@ -349,6 +352,13 @@ class MultiScaleBackbone(BaseModule):
             return stage, num_layers
         block = {'first': 0, 'last': depths[stage - 1] - 1}.get(where, where)
         return sum(depths[:stage - 1]) + block + 1, num_layers
+
+
+def _shape(x: torch.Tensor) -> Tuple[int, ...]:
+    """``x``'s shape as ints (a traced shape holds tensors: FLOP counting; reading them is fine)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        return tuple(int(s) for s in x.shape)
 
 
 def check_norm_cfg(norm_cfg: dict, name: str = 'norm_cfg') -> None:
