@@ -73,7 +73,7 @@ def read_checkpoint(path: str, map_location: Any = 'cpu', mmap: bool = False) ->
         RuntimeError: the file is not a readable torch checkpoint (truncated, another format).
     """
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint file not found: {path!r} (init_cfg.checkpoint)')
+        raise FileNotFoundError(f'checkpoint file not found: {path!r}')
     try:
         return safe_torch_load(path, map_location, mmap=mmap)
     except pickle.UnpicklingError as e:

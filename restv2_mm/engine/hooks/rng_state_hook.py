@@ -80,7 +80,7 @@ class RNGStateHook(Hook):
         # one unless the loader has its own. A persistent-worker loader takes it once, a resumed
         # run once more, and training would draw other numbers after a resume; with a generator of
         # its own the loader leaves the global streams alone. (Samples are seeded on their own.)
-        loader = runner.train_loop.dataloader
+        loader = getattr(runner.train_loop, 'dataloader', None)
         if getattr(loader, 'generator', True) is None:
             loader.generator = torch.Generator().manual_seed(runner.seed)
 
@@ -106,6 +106,7 @@ class RNGStateHook(Hook):
     def after_val(self, runner) -> None:
         # Validation draws from the generators (a DataLoader iterator takes a base seed): a
         # resumed run, which does not repeat it, must find them as training left them.
+        set_rng_state(self._before_val[runner.rank])
         self._before_val = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

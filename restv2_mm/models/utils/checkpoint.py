@@ -292,6 +292,8 @@ def load_pretrained(module: nn.Module, path: str, prefix: Optional[str] = None,
     """
     if not isinstance(strict, bool):
         raise TypeError(f'init_cfg strict must be True or False, got {strict!r}')
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint file not found: {path!r} (init_cfg.checkpoint)')
     state = unwrap_state_dict(read_checkpoint(path), weights)
     if prefix is None and any(k.startswith('backbone.') for k in state):
         prefix = 'backbone.'
