@@ -58,7 +58,7 @@ NARROW_RMT.pop('sr_ratios')
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16, torch.float64])
-def test_other_float_dtypes_are_cast_as_the_data_preprocessors_do(dtype):  # B68
+def test_other_float_dtypes_are_cast_as_the_data_preprocessors_do(dtype):  # B69
     model = ResTv2(NARROW, out_indices=(0, 3)).eval()
     x = torch.randn(1, 3, 64, 64)
     with pytest.warns(UserWarning, match=f'{dtype} but the weights are torch.float32: cast'):
@@ -73,14 +73,14 @@ def test_other_float_dtypes_are_cast_as_the_data_preprocessors_do(dtype):  # B68
     # ResTv1's multi-head interaction (mhim) normalises each attention map over the positions.
     (lambda: ResTv1('lite'), 'eval', (1, 3, 16, 16),
      ['ResTv1 input x of 16x16 is too small', 'stage 4 (stride 32)', '1x1 map', 'InstanceNorm',
-      'H or W > 32']),  # B69
-    (lambda: ResTv1(NARROW), 'eval', (2, 3, 32, 32), ['stage 4 (stride 32)']),  # B69
-    (lambda: ResTv2(NARROW, mhim=True), 'eval', (1, 3, 20, 9), ['ResTv2', 'mhim']),  # B69
+      'H or W > 32']),  # B70
+    (lambda: ResTv1(NARROW), 'eval', (2, 3, 32, 32), ['stage 4 (stride 32)']),  # B70
+    (lambda: ResTv2(NARROW, mhim=True), 'eval', (1, 3, 20, 9), ['ResTv2', 'mhim']),  # B70
     # A BatchNorm in training mode with one value per channel (one image, one position).
     (lambda: ResTv1(NARROW, mhim=False), 'train', (1, 3, 32, 16),
-     ['stage 4 (stride 32)', 'BatchNorm in training mode', 'N >= 2', 'norm_eval=True']),  # B70
-    (lambda: ResTv2(NARROW), 'train', (1, 3, 3, 3), ['stem (stride 4)', 'BatchNorm']),  # B70
-    (lambda: RMT(NARROW_RMT), 'train', (1, 3, 32, 32), ['RMT', 'stage 4 (stride 32)']),  # B70
+     ['stage 4 (stride 32)', 'BatchNorm in training mode', 'N >= 2', 'norm_eval=True']),  # B71
+    (lambda: ResTv2(NARROW), 'train', (1, 3, 3, 3), ['stem (stride 4)', 'BatchNorm']),  # B71
+    (lambda: RMT(NARROW_RMT), 'train', (1, 3, 32, 32), ['RMT', 'stage 4 (stride 32)']),  # B71
 ])
 def test_too_small_inputs_name_the_smallest_size(make, mode, shape, words):
     model = getattr(make(), mode)()
@@ -105,7 +105,7 @@ def test_the_smallest_sizes_run(make, mode, shape):
     assert all(torch.isfinite(o).all() for o in outs)
 
 
-def test_size_is_checked_when_traced():  # B69: FLOP counting (analyze_flops) traces the model
+def test_size_is_checked_when_traced():  # B70: FLOP counting (analyze_flops) traces the model
     with pytest.raises(ValueError, match='ResTv1 input x of 16x16 is too small'):
         torch.jit.trace(ResTv1(NARROW).eval(), torch.randn(1, 3, 16, 16), check_trace=False)
 
@@ -117,7 +117,7 @@ def test_syncbn_counts_the_values_of_every_process():
     assert [r.stride for r in size_rules(ResTv1(NARROW, mhim=False).train())] == [32]
 
 
-def test_non_finite_checkpoint_weights_are_refused(tmp_path):  # B71
+def test_non_finite_checkpoint_weights_are_refused(tmp_path):  # B72
     state = ResTv2(NARROW).state_dict()
     state['stem.proj.0.weight'][0, 0, 0, 0] = float('inf')
     state['stage2.0.attn.q.weight'][:2, 0] = float('nan')
@@ -147,7 +147,7 @@ def test_non_finite_checkpoint_weights_are_refused(tmp_path):  # B71
     ('v', (64, 72), ['upsampling branch of stage 1', '18 positions', 'along W',
                      'the nearest W that fit are 67 and 96']),
 ])
-def test_pvt_emsav2_names_the_sizes_it_takes(up_target, size, words):  # B72
+def test_pvt_emsav2_names_the_sizes_it_takes(up_target, size, words):  # B73
     from restv2_mm.models import PVTEMSAv2
     model = PVTEMSAv2(up_target=up_target, num_layers=[1, 1, 1, 1], embed_dims=16).eval()
     with pytest.raises(ValueError) as info:
@@ -156,5 +156,5 @@ def test_pvt_emsav2_names_the_sizes_it_takes(up_target, size, words):  # B72
         assert word in str(info.value), (word, str(info.value))
     # The sizes the message names run; PVT itself (up_target='none') takes any side >= 32.
     model(torch.randn(1, 3, 32, 96) if up_target == 'none' else torch.randn(1, 3, 67, 96))
-    with pytest.warns(UserWarning, match='cast to torch.float32'):  # B68
+    with pytest.warns(UserWarning, match='cast to torch.float32'):  # B69
         assert model(torch.randn(1, 3, 64, 64).half())[0].dtype == torch.float32

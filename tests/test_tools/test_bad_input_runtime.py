@@ -84,7 +84,7 @@ def test_official_checkpoint_where_a_converted_one_is_expected(tmp_path, data_ro
 
 
 @pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
-def test_cfg_options_item_without_value(tool, capsys):  # B73
+def test_cfg_options_item_without_value(tool, capsys):  # B74
     parse_args = load_tool(tool).parse_args
     with pytest.raises(SystemExit) as info:
         parse_args([DEMO, *(['iter_1.pth'] if 'test' in tool else []),
@@ -95,7 +95,7 @@ def test_cfg_options_item_without_value(tool, capsys):  # B73
 
 
 @pytest.mark.parametrize('options,words', [
-    ({'train_cfg.max_iters': 0}, 'train_cfg.max_iters must be a positive int, got 0'),  # B74
+    ({'train_cfg.max_iters': 0}, 'train_cfg.max_iters must be a positive int, got 0'),  # B75
     ({'train_cfg.max_iters': 'abc'}, "train_cfg.max_iters must be a positive int, got 'abc'"),
     ({'train_cfg.val_interval': 0}, 'train_cfg.val_interval must be a positive int, got 0'),
     ({'train_dataloader.batch_size': 0}, 'train_dataloader.batch_size must be a positive int, got 0'),
@@ -112,7 +112,7 @@ def test_run_settings_are_named(options, words):
     ('configs/mmpretrain/rmt_t_8xb128_in1k.py', 'head'),  # after RMTClsNeck (1024)
     ('configs/mmdet/retinanet_restv2_t_1x.py', 'bbox_head'),  # after FPN (256)
 ])
-def test_head_must_take_the_necks_width(config, key):  # B78
+def test_head_must_take_the_necks_width(config, key):  # B79
     cfg = Config.fromfile(osp.join(REPO, config))
     check_run_settings(cfg)  # the shipped config is consistent
     width = cfg.model.neck.out_channels
@@ -122,20 +122,20 @@ def test_head_must_take_the_necks_width(config, key):  # B78
         check_run_settings(cfg)
 
 
-def test_work_dir_that_is_a_file(tmp_path):  # B74
+def test_work_dir_that_is_a_file(tmp_path):  # B75
     cfg = Config(dict(work_dir=str(tmp_path / 'log.txt')))
     (tmp_path / 'log.txt').write_text('')
     with pytest.raises(ValueError, match=r"work_dir '.*log.txt' is a file, not a folder \(--work-dir\)"):
         check_run_settings(cfg)
 
 
-def test_out_metrics_that_is_a_folder_is_refused_before_testing(tmp_path):  # B77
+def test_out_metrics_that_is_a_folder_is_refused_before_testing(tmp_path):  # B78
     args = load_tool('tools/test.py').parse_args([DEMO, 'iter_1.pth', '--out-metrics', str(tmp_path)])
     with pytest.raises(ValueError, match=r"--out-metrics '.*' is a folder; give a file path"):
         apply_common_args(Config.fromfile(osp.join(REPO, DEMO)), args)
 
 
-def test_resume_from_what_is_not_a_training_checkpoint(tmp_path):  # B75
+def test_resume_from_what_is_not_a_training_checkpoint(tmp_path):  # B76
     weights = str(tmp_path / 'weights.pth')
     torch.save({'state_dict': {'backbone.w': torch.ones(2)}}, weights)
     with pytest.raises(ValueError) as info:
@@ -153,11 +153,11 @@ def test_resume_from_what_is_not_a_training_checkpoint(tmp_path):  # B75
         resume_checkpoint(diverged)
     listed = str(tmp_path / 'list.pth')
     torch.save([1, 2], listed)
-    with pytest.raises(TypeError, match='list.pth: checkpoint holds no state dict'):  # B76
+    with pytest.raises(TypeError, match='list.pth: checkpoint holds no state dict'):  # B77
         check_whole_model_checkpoint(listed, Config.fromfile(osp.join(REPO, DEMO)))
 
 
-def test_whole_model_checkpoint_with_non_finite_weights(tmp_path, monkeypatch):  # B71
+def test_whole_model_checkpoint_with_non_finite_weights(tmp_path, monkeypatch):  # B72
     path = str(tmp_path / 'iter_100.pth')
     nan, inf = float('nan'), float('inf')
     torch.save({'meta': {'iter': 100}, 'state_dict': {

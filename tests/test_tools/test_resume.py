@@ -59,6 +59,7 @@ train_cfg = dict(max_epochs=3, val_interval=1)
 param_scheduler = [dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=0, end=3)]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=3))
 log_processor = dict(window_size=1)  # each iteration's own loss, not a running mean
+randomness = dict(seed=None)  # as most configs: mmengine draws a seed, the checkpoint keeps it
 '''
 # The same, killing itself (every process) when iteration {kill_at} (0-based) begins: its batch is
 # loaded, the workers are busy with the next ones.

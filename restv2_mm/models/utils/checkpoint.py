@@ -328,9 +328,9 @@ def require_checkpoint(init_cfg: dict, owner: str) -> Optional[str]:
     if not path and init_cfg.get('required', False):
         raise ValueError(
             f'{owner}.init_cfg.checkpoint is not set, but this config fine-tunes a pretrained model '
-            f"(init_cfg.required=True): set `pretrained = 'PATH'` at the top of the config or "
-            f'--cfg-options {owner}.init_cfg.checkpoint=PATH; to start from random weights on '
-            f'purpose, set {owner}.init_cfg.required=False')
+            f"(init_cfg.required=True): give one with --cfg-options pretrained=PATH (restv2-mm's "
+            f'tools/train.py) or {owner}.init_cfg.checkpoint=PATH (any OpenMMLab tool); to start '
+            f'from random weights on purpose, set {owner}.init_cfg.required=False')
     return path
 
 
