@@ -9,7 +9,8 @@ from mmengine.logging import print_log
 
 from ..apis import check_model_channels
 from .distributed import setup_cpu_distributed
-from .resume import latest_checkpoint
+from .resume import latest_checkpoint, make_resume_exact
+from .run_checks import check_output_args, check_run_settings
 
 # The initializers that load a checkpoint file: mmengine's (both names) and ours.
 PRETRAINED_INITS = ('Pretrained', 'PretrainedInit', 'PretrainedWeights')
@@ -63,9 +64,9 @@ def apply_common_args(cfg: Config, args) -> Config:
     hooks = cfg.setdefault('default_hooks', ConfigDict())
     if hooks.get('checkpoint') is not None and hooks.checkpoint.get('backend_args') is None:
         hooks.checkpoint.backend_args = dict(backend='atomic_local')
-    custom_hooks = list(cfg.get('custom_hooks') or [])
-    if not any(h.get('type') in ('RNGStateHook', 'restv2_mm.RNGStateHook') for h in custom_hooks):
-        cfg.custom_hooks = custom_hooks + [dict(type='RNGStateHook')]
+    check_run_settings(cfg)
+    check_output_args(args)
+    make_resume_exact(cfg)
 
     check_model_channels(cfg.get('model'), cfg.get('default_scope'))
     setup_cpu_distributed(cfg)
