@@ -2,7 +2,7 @@
 from mmengine.config import Config
 
 from ..apis import our_backbone
-from ..models.utils import unwrap_state_dict
+from ..models import unwrap_state_dict
 from ..utils import read_checkpoint
 
 
