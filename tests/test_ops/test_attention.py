@@ -7,6 +7,7 @@ import torch
 
 import restv2_mm.ops as ops
 from restv2_mm.ops import fast_paths
+from restv2_mm.ops.kernels.attention import sdpa
 from restv2_mm.utils import torch_compat
 
 
@@ -54,6 +55,7 @@ def test_float_mask_is_cast_to_the_query_dtype_for_the_kernel():
     """An fp32 decay mask under bf16/fp16 autocast: the kernel refuses mixed dtypes."""
     q = torch.randn(1, 2, 5, 4, dtype=torch.bfloat16)
     mask = torch.randn(1, 2, 5, 5)
-    with mock.patch('torch.nn.functional.scaled_dot_product_attention', return_value='sdpa') as sdpa:
+    with mock.patch('torch.nn.functional.scaled_dot_product_attention',
+                    return_value='sdpa') as kernel:
         sdpa(q, q, q, mask)
-    assert sdpa.call_args.kwargs['attn_mask'].dtype == torch.bfloat16
+    assert kernel.call_args.kwargs['attn_mask'].dtype == torch.bfloat16

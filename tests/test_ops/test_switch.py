@@ -41,7 +41,7 @@ def test_the_switch_holds_in_its_own_thread_only(monkeypatch):
     """Two threads, one inside ``fast_path(False)``, one outside, each sees its own setting while
     the other is inside its block (a module-level stack would leak one into the other)."""
     monkeypatch.delenv(ops.FAST_PATH_ENV, raising=False)
-    barrier, seen = threading.Barrier(2), {}
+    barrier, seen = threading.Barrier(2, timeout=60), {}  # a broken switch fails, not hangs
 
     def worker(name, enabled):
         with ops.fast_path(enabled):
