@@ -26,9 +26,9 @@ from typing import Dict, List, Optional, Sequence
 import torch
 
 from ..models import ResTv2
-from ..models.common.grad_checkpoint import SELECTIVE_MIN_TORCH, selective_available
+from ..models.common.recompute import SELECTIVE_MIN_TORCH, selective_available
 from ..ops import fast_path_enabled
-from ..ops.linear import _ONEDNN
+from ..ops.kernels.mlp import ONEDNN
 from ..utils.paths import PACKAGE, mim_root
 from ..utils.torch_compat import (
     default_weights_only,
@@ -117,8 +117,8 @@ def _kernels() -> Dict[str, str]:
     info: Dict[str, str] = OrderedDict()
     aten = torch.ops.aten
     info['fast paths'] = 'on' if fast_path_enabled() else 'off (RESTV2_FAST_PATH=0)'
-    info['oneDNN fused linear+GELU / linear+add (CPU fp32 inference)'] = \
-        'available' if _ONEDNN else 'unavailable: plain Linear and GELU'
+    info['oneDNN fused linear+GELU (CPU fp32 inference)'] = \
+        'available' if ONEDNN else 'unavailable: plain Linear and GELU'
     info['SDPA CPU flash kernel'] = \
         'available (aten._scaled_dot_product_flash_attention_for_cpu)' \
         if hasattr(aten, '_scaled_dot_product_flash_attention_for_cpu') else \

@@ -7,7 +7,7 @@ import torch
 
 from helpers import run_tool
 from restv2_mm.cli.collect_env import collect_env, device_check
-from restv2_mm.models.common.grad_checkpoint import selective_available
+from restv2_mm.models.common.recompute import selective_available
 
 
 def test_report_names_what_is_available():
