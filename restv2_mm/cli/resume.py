@@ -11,7 +11,7 @@ from mmengine.config import Config, ConfigDict
 
 from ..models.utils import check_finite
 from ..utils import read_checkpoint
-from .checks import by_part
+from . import checks  # checks -> config -> resume -> checks: by_part is looked up on call
 
 
 def is_complete_checkpoint(path: str) -> bool:
@@ -72,7 +72,7 @@ def resume_checkpoint(path: str) -> dict:
             f'--resume {path!r}: not a checkpoint of a training run (it lacks {", ".join(missing)}), '
             f'so there is nothing to resume; to start a new run from its weights, pass '
             f'--cfg-options load_from={path} without --resume')
-    check_finite(checkpoint['state_dict'], path, 'the model', by_part)
+    check_finite(checkpoint['state_dict'], path, 'the model', checks.by_part)
     return checkpoint
 
 

@@ -2,6 +2,7 @@
 and whether mmcv has the CUDA kernels its model calls. The device properties and mmcv's build
 information are stubbed (no GPU here); the decisions are the real ones."""
 import os.path as osp
+import subprocess
 import types
 import warnings
 
@@ -94,3 +95,60 @@ def test_cuda_run_without_cuda_ops_stops_at_start(monkeypatch, tmp_path):
         monkeypatch.setattr(mmcv.ops, 'get_compiling_cuda_version', lambda: 'not available')
         monkeypatch.setattr('torch.cuda.is_available', lambda: False)
         check_cuda_ops(config(MASK_RCNN))  # a CPU run needs the CPU kernels only
+
+
+# ------------------------------------------------------------- set-up: which mmcv ops to build
+def fake_machine(tmp_path, torch_cuda, gpu=True, toolkits=()):
+    """A PATH with stub ``nvidia-smi`` (a GPU listed or none) and a python whose torch reports
+    ``torch_cuda``; CUDA toolkits ``(folder name, nvcc release)`` under tmp_path/cuda-*."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir(parents=True)
+
+    def script(path, text):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('#!/bin/sh\n' + text + '\n')
+        path.chmod(0o755)
+    script(bin_dir / 'nvidia-smi', 'echo "GPU 0: Tesla T4 (UUID: GPU-0)"' if gpu else 'exit 9')
+    script(bin_dir / 'python', f'echo "{torch_cuda}"')
+    for name, release in toolkits:
+        script(tmp_path / name / 'bin' / 'nvcc',
+               f'echo "Cuda compilation tools, release {release}, V{release}.1"')
+    env = {'PATH': f'{bin_dir}:/usr/bin:/bin', 'RESTV2_CUDA_SEARCH': f'{tmp_path}/cuda-*'}
+    return str(bin_dir / 'python'), env
+
+
+def cuda_plan(python, env):
+    return subprocess.run(['bash', osp.join(REPO, 'tools/misc/build_mmcv.sh'), '--cuda-plan', python],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.slow  # subprocesses (bash, each well under a second)
+def test_setup_builds_cuda_ops_where_a_gpu_is(tmp_path):
+    python, env = fake_machine(tmp_path, '12.8', toolkits=[('cuda-11.8', '11.8'), ('cuda-12.4', '12.4'),
+                                                           ('cuda-12.8', '12.8')])
+    plan = cuda_plan(python, env)
+    assert (plan.returncode, plan.stdout) == (0, f'cuda {tmp_path}/cuda-12.8\n')  # the same release
+    (tmp_path / 'cuda-12.8' / 'bin' / 'nvcc').unlink()
+    assert cuda_plan(python, env).stdout == f'cuda {tmp_path}/cuda-12.4\n'  # else the same major
+    plan = cuda_plan(python, dict(env, RESTV2_MMCV_OPS='cpu'))
+    assert (plan.returncode, plan.stdout) == (0, 'cpu\n')  # opted out
+
+
+@pytest.mark.slow
+def test_setup_stops_without_a_matching_nvcc(tmp_path):
+    python, env = fake_machine(tmp_path, '12.8', toolkits=[('cuda-11.8', '11.8')])
+    plan = cuda_plan(python, env)
+    assert plan.returncode == 2 and plan.stdout == ''
+    assert 'no nvcc of CUDA 12.x' in plan.stderr and 'cuda-11.8 (CUDA 11.8)' in plan.stderr
+    assert 'cuda-toolkit=12.8' in plan.stderr and 'RESTV2_MMCV_OPS=cpu' in plan.stderr
+    python, env = fake_machine(tmp_path / 'cpu_torch', '', toolkits=[('cuda-12.8', '12.8')])
+    plan = cuda_plan(python, env)
+    assert plan.returncode == 2 and 'CPU-only build' in plan.stderr
+
+
+@pytest.mark.slow
+def test_setup_builds_cpu_ops_without_a_gpu(tmp_path):
+    python, env = fake_machine(tmp_path, '12.8', gpu=False, toolkits=[('cuda-12.8', '12.8')])
+    assert cuda_plan(python, env).stdout == 'cpu\n'
+    plan = cuda_plan(python, dict(env, FORCE_CUDA='1'))  # a container build that sees no GPU
+    assert plan.stdout == f'cuda {tmp_path}/cuda-12.8\n'
