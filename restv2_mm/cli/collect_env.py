@@ -131,9 +131,9 @@ def _kernels() -> Dict[str, str]:
     info: Dict[str, str] = OrderedDict()
     aten = torch.ops.aten
     info['fast paths'] = 'on' if fast_path_enabled() else 'off (RESTV2_FAST_PATH=0)'
-    # The condition under which restv2_mm.ops fuses linear+GELU / linear+add on the CPU.
+    # The condition under which restv2_mm.ops' MLP fuses linear+GELU on the CPU.
     onednn = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, '_linear_pointwise')
-    info['oneDNN fused linear+GELU / linear+add (CPU fp32 inference)'] = \
+    info['oneDNN fused linear+GELU (CPU fp32 inference)'] = \
         'available' if onednn else 'unavailable: plain Linear and GELU'
     info['SDPA CPU flash kernel'] = \
         'available (aten._scaled_dot_product_flash_attention_for_cpu)' \

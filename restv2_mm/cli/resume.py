@@ -9,9 +9,9 @@ from typing import Optional
 
 from mmengine.config import Config, ConfigDict
 
-from ..models.utils import check_finite
+from ..models.common import check_finite
 from ..utils import read_checkpoint
-from . import checks  # checks -> config -> resume -> checks: by_part is looked up on call
+from .checks import by_part
 
 
 def is_complete_checkpoint(path: str) -> bool:
@@ -60,7 +60,7 @@ def resume_checkpoint(path: str) -> dict:
     Raises:
         RuntimeError: not a torch checkpoint, or truncated.
         ValueError: a checkpoint of weights only (mmengine stops with ``KeyError: 'epoch'``), or
-            NaN/Inf weights (see :func:`restv2_mm.models.utils.check_finite`).
+            NaN/Inf weights (see :func:`restv2_mm.models.common.check_finite`).
     """
     # mmap needs the zip format torch.save writes; anything else gets read_checkpoint's message.
     checkpoint = read_checkpoint(path, mmap=is_complete_checkpoint(path))
@@ -72,7 +72,7 @@ def resume_checkpoint(path: str) -> dict:
             f'--resume {path!r}: not a checkpoint of a training run (it lacks {", ".join(missing)}), '
             f'so there is nothing to resume; to start a new run from its weights, pass '
             f'--cfg-options load_from={path} without --resume')
-    check_finite(checkpoint['state_dict'], path, 'the model', checks.by_part)
+    check_finite(checkpoint['state_dict'], path, 'the model', by_part)
     return checkpoint
 
 
