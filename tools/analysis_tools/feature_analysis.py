@@ -3,7 +3,7 @@ the Up(V) branch and their sum in every block, on a config's model and a folder 
 
     python tools/analysis_tools/feature_analysis.py CONFIG [CHECKPOINT] [--images DIR]
         [--num-images N] [--batch-size 8] [--fourier] [--cka] --out DIR [--name features]
-        [--device cpu|cuda] [--cfg-options k=v ...] [--unsafe-load]
+        [--device cpu|cuda] [--seed 0] [--cfg-options k=v ...] [--unsafe-load]
     python tools/analysis_tools/feature_analysis.py --render FILE.json   (its table; measures nothing)
 
 CONFIG builds the model (any mmpretrain / mmdet / mmseg config whose backbone is ResTv2 in the
@@ -54,6 +54,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='folder for NAME.json, NAME_fourier.png, NAME_cka.png')
     parser.add_argument('--name', default='features', help='file name stem (default: %(default)s)')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--seed', type=int, default=0, help='of the random initialisation (default: 0)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings, key=value')
     parser.add_argument('--render', metavar='FILE.json', help='print the table of a record; measure nothing')
     add_unsafe_load_arg(parser)
@@ -87,6 +88,7 @@ def main(argv=None):
     cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    torch.manual_seed(args.seed)
     model = build_model(cfg, name=args.config)
     if args.checkpoint:
         check_whole_model_checkpoint(args.checkpoint, cfg)
