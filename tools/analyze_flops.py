@@ -108,12 +108,6 @@ def measure_row(path, cfg, style, args):
     return row, (lambda: fwd(inputs)), inputs.shape[0] if scope == 'mmpretrain' else None
 
 
-def backbones(rows):
-    """(label, config, style, backbone) per row, each model built when its turn comes."""
-    for path, label, style, cfg in rows:
-        yield label, path, style, apis.build_model(cfg, style, name=path).backbone
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.render:  # with --plot, the record's picture again
@@ -124,17 +118,20 @@ def main(argv=None):
     if args.sizes:
         bar = ProgressBar(len(rows) * len(args.sizes))
         command = command_line('tools/analyze_flops.py', sys.argv[1:] if argv is None else map(str, argv))
-        record = analysis.flops_growth_record(backbones(rows), args.sizes, command, bar.update)
+        builds = [(label, path, style, lambda c=cfg, s=style, p=path: apis.build_model(c, s, name=p).backbone)
+                  for path, label, style, cfg in rows]  # each backbone built anew per size
+        record = analysis.flops_growth_record(builds, args.sizes, command, bar.update)
         sys.stdout.write('\n' + analysis.render_flops_by_size(record))
         if args.out:
             write_outputs([args.out], record, analysis.render_flops_by_size(record))
         if args.plot:
             analysis.plot_flops_by_size(record, args.plot)
         return record
-    rows, forwards, batches = zip(*[measure_row(path, cfg, style, args) for path, _, style, cfg in rows])
+    measured = [measure_row(path, cfg, style, args) for path, _, style, cfg in rows]  # (row, forward, batch)
+    rows = [row for row, _, _ in measured]
     if args.latency:
-        analysis.add_latency(rows, forwards, batches, repeat=args.repeat, device=args.device)
-    rows = list(rows)
+        analysis.add_latency(rows, [m[1] for m in measured], [m[2] for m in measured], repeat=args.repeat,
+                             device=args.device)
     sys.stdout.write(analysis.flops_rows_table(rows))
     uncounted = sorted({op for r in rows for op in r['uncounted_ops'].split()})
     if uncounted:

@@ -1,5 +1,6 @@
 """How a backbone's multiply-adds grow with the input size (PVTv2 paper, Figure 4: linear SRA
 against SRA, ResNet-50 and ViT): GFLOPs of one (1, 3, S, S) image per size S, and the picture."""
+import gc
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
@@ -41,14 +42,16 @@ def flops_by_size(model: nn.Module, sizes: Sequence[int],
     return out
 
 
-def flops_growth_record(models: Iterable[Tuple[str, str, Optional[str], nn.Module]],
+def flops_growth_record(models: Iterable[Tuple[str, str, Optional[str], Callable[[], nn.Module]]],
                         sizes: Sequence[int], command: str = '',
                         progress: Optional[Callable[[], None]] = None) -> Dict:
-    """The record of :func:`flops_by_size` for several backbones, built one at a time.
+    """The record of :func:`flops_by_size` for several backbones.
 
     Args:
-        models: (label, config, style or None, backbone) per row; a generator builds each
-            backbone only when its turn comes.
+        models: (label, config, style or None, build) per row, ``build()`` returning the backbone.
+            It is called once per size, so that no more than one model and one trace are alive
+            (the quadratic attention maps of a 1024 x 1024 input take gigabytes, and a model
+            keeps per-size caches such as RMT's decay masks).
         sizes: Input sides S (see :func:`check_sizes`).
         command: The command line that made the record.
         progress: Called after each (backbone, size).
@@ -58,10 +61,12 @@ def flops_growth_record(models: Iterable[Tuple[str, str, Optional[str], nn.Modul
         parentheses), ``config``, ``style``, ``params_M`` and ``GFLOPs`` (one per size).
     """
     sizes = check_sizes(sizes)
-    rows = [dict(label=label + (f' ({style})' if style else ''), config=config, style=style or '-',
-                 params_M=round(count_params(backbone) / 1e6, 3),
-                 GFLOPs=flops_by_size(backbone, sizes, progress))
-            for label, config, style, backbone in models]
+    rows = []
+    for label, config, style, build in models:
+        gflops = [flops_by_size(build(), [size], progress)[0] for size in sizes]
+        rows.append(dict(label=label + (f' ({style})' if style else ''), config=config, style=style or '-',
+                         params_M=round(count_params(build()) / 1e6, 3), GFLOPs=gflops))
+        gc.collect()
     return dict(command=command, sizes=sizes, rows=rows)
 
 

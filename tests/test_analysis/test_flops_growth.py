@@ -38,8 +38,9 @@ def test_global_attention_grows_with_the_area_squared():
 
 
 def test_record_and_table():
-    record = flops_growth_record([('conv', 'a.py', None, nn.Conv2d(3, 8, 3)),
-                                  ('conv', 'a.py', 'win', nn.Conv2d(3, 16, 3))], [64, 128], command='x')
+    builds = [('conv', 'a.py', None, lambda: nn.Conv2d(3, 8, 3)),
+              ('conv', 'a.py', 'win', lambda: nn.Conv2d(3, 16, 3))]
+    record = flops_growth_record(builds, [64, 128], command='x')
     assert [r['label'] for r in record['rows']] == ['conv', 'conv (win)']
     assert record['rows'][1]['params_M'] == round((16 * 27 + 16) / 1e6, 3)
     # 8 * 27 * 62^2 and 8 * 27 * 126^2 multiply-adds (no padding).
