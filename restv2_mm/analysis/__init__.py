@@ -7,6 +7,7 @@ from .feature_analysis import (
                     CKA_ESTIMATOR,
                     analyze_branches,
                     cka_pairs,
+                    figure_title,
                     plot_cka,
                     plot_spectra,
                     render_branches,
@@ -53,7 +54,7 @@ from .plotting import pyplot, save_png
 
 __all__ = ['add_latency', 'analyze_branches', 'analyze_flops', 'average_flops', 'branch_spec',
            'BranchRecorder', 'BranchSpec', 'check_sizes', 'CKA_ESTIMATOR', 'cka_pairs', 'count_params',
-           'eager_forward', 'eval_pipeline', 'find_mixers', 'flop_analyzer', 'flops_by_size',
+           'eager_forward', 'eval_pipeline', 'figure_title', 'find_mixers', 'flop_analyzer', 'flops_by_size',
            'flops_growth_record', 'flops_rows_table', 'FourierSpectrum', 'fresh_process_env', 'group_flops',
            'GROUPS', 'half_diagonal', 'image_batches', 'IMAGE_EXTENSIONS', 'linear_cka', 'LinearCKA',
            'list_images', 'load_official_file', 'machine_name', 'malloc_settings', 'measure_interleaved',

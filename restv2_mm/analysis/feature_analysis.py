@@ -102,6 +102,13 @@ def render_branches(record: Dict) -> str:
     return markdown_table(header, rows)
 
 
+def figure_title(record: Dict, what: str) -> str:
+    """``'<family>, <checkpoint file or "random init">: <what>, <n> images'``."""
+    checkpoint = record.get('checkpoint')
+    source = checkpoint.replace('\\', '/').split('/')[-1] if checkpoint else 'random init'
+    return f"{record['family']}, {source}: {what}, {record['image_count']} images"
+
+
 def plot_spectra(record: Dict, path: str, title: str = '') -> None:
     """Figure 3 as the paper draws it: one panel per branch (attention, local, combined, the
     order of the authors' ``attn.png``, ``up.png``, ``combine.png``), one line per block coloured
@@ -131,8 +138,7 @@ def plot_spectra(record: Dict, path: str, title: str = '') -> None:
     axes[0].set_ylabel(r'$\Delta$ log amplitude')
     scale = cm.ScalarMappable(cmap='plasma', norm=plt.Normalize(1, 1 + 1 / shade))
     fig.colorbar(scale, ax=list(axes), label='block', fraction=0.03, pad=0.01)
-    fig.suptitle(title or f"{record['family']}: relative log amplitude, {record['image_count']} images",
-                 fontsize=10)
+    fig.suptitle(title or figure_title(record, 'relative log amplitude'), fontsize=10)
     save_png(fig, path)
 
 
@@ -146,15 +152,19 @@ def plot_cka(record: Dict, path: str, title: str = '') -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     blocks = list(range(1, len(record['blocks']) + 1))
-    for (pair, values), color, marker in zip(record['cka'].items(), ('tab:red', 'tab:purple', 'tab:blue'),
-                                             'osD'):
-        ax.plot(blocks, values, color=color, marker=marker, ms=4, label=pair)
+    # Wide pale lines under narrow ones: where two pairs agree (one branch dominates the sum),
+    # both stay visible.
+    styles = [dict(color='tab:red', marker='o', lw=4, ms=7, alpha=0.5),
+              dict(color='tab:purple', marker='s', lw=1.5, ms=4),
+              dict(color='tab:blue', marker='D', lw=1, ms=3)]
+    for (pair, values), style in zip(record['cka'].items(), styles):
+        ax.plot(blocks, values, label=pair, **style)
     ax.set_xticks(blocks)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel('block')
     ax.set_ylabel('linear CKA')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
-    ax.set_title(title or f"{record['family']}: linear CKA, {record['image_count']} images", fontsize=10)
+    ax.set_title(title or figure_title(record, 'linear CKA'), fontsize=10)
     fig.tight_layout()
     save_png(fig, path)

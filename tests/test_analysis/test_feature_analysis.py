@@ -6,13 +6,14 @@ import os.path as osp
 import pytest
 import torch
 
-from helpers import DATA, run_tool
+from helpers import DATA, REPO, load_tool
 from restv2_mm.analysis import analyze_branches, list_images, plot_cka, plot_spectra, render_branches
 from restv2_mm.models import ResTv2
 
 TINY = dict(embed_dims=[16, 32, 64, 128], depths=[1, 1, 1, 1], num_heads=[1, 2, 4, 8], sr_ratios=[8, 4, 2, 1])
 PNG = b'\x89PNG\r\n\x1a\n'
 TOOL = 'tools/analysis_tools/feature_analysis.py'
+IMAGES = osp.join(DATA, 'imagenet_mini')
 
 
 def tiny():
@@ -87,24 +88,28 @@ def test_list_images(tmp_path):
 
 
 @pytest.mark.slow
-def test_tool_on_real_images(tmp_path):
+def test_tool_on_real_images(tmp_path, capsys):
     """Two imagenet_mini images through the ResTv2-Lite classifier's test pipeline (random
-    initialisation): the record, both pictures, and --render giving the printed table."""
-    images = osp.join(DATA, 'imagenet_mini')
-    proc = run_tool([TOOL, 'configs/mmpretrain/restv2_t_8xb256_in1k.py', '--images', images,
-                     '--num-images', 2, '--batch-size', 1, '--out', tmp_path, '--name', 'lite',
-                     '--cfg-options', 'model.backbone.arch=lite', 'model.head.in_channels=512'])
-    record = json.loads((tmp_path / 'lite.json').read_text())
+    initialisation): the record, both pictures, and --render giving the printed table and the
+    pictures again."""
+    tool = load_tool(TOOL)
+    record = tool.main([f'{REPO}/configs/mmpretrain/restv2_t_8xb256_in1k.py', '--images', IMAGES,
+                        '--num-images', '2', '--batch-size', '1', '--out', str(tmp_path), '--name', 'lite',
+                        '--cfg-options', 'model.backbone.arch=lite', 'model.head.in_channels=512'])
+    printed = capsys.readouterr().out
+    assert json.loads((tmp_path / 'lite.json').read_text()) == record
     assert record['image_count'] == 2 and record['family'] == 'ResTv2' and record['checkpoint'] is None
     assert record['map_sizes'][0] == [56, 56] and len(record['blocks']) == 8  # lite: 2 blocks a stage
     for name in ('lite_fourier.png', 'lite_cka.png'):
         assert (tmp_path / name).read_bytes()[:8] == PNG
-    table = run_tool([TOOL, '--render', tmp_path / 'lite.json']).stdout
-    assert table == render_branches(record) and table in proc.stdout
+    again = tmp_path / 'again'
+    tool.main(['--render', str(tmp_path / 'lite.json'), '--out', str(again)])  # measures nothing
+    table = capsys.readouterr().out.split('pictures:')[0]
+    assert table == render_branches(record) and table in printed
+    assert sorted(p.name for p in again.iterdir()) == ['lite_cka.png', 'lite_fourier.png']
 
 
-@pytest.mark.slow
-def test_tool_refuses_resTv1():
-    proc = run_tool([TOOL, 'configs/mmpretrain/restv1_lite_8xb256_in1k.py', '--num-images', 1,
-                     '--out', '/nonexistent'], check=False)
-    assert proc.returncode != 0 and "ResTv1's EMSA has a single branch" in proc.stderr
+def test_tool_refuses_restv1(tmp_path):
+    with pytest.raises(ValueError, match="ResTv1's EMSA has a single branch"):
+        load_tool(TOOL).main([f'{REPO}/configs/mmpretrain/restv1_lite_8xb256_in1k.py', '--images', IMAGES,
+                              '--num-images', '1', '--out', str(tmp_path)])

@@ -4,7 +4,8 @@ the Up(V) branch and their sum in every block, on a config's model and a folder 
     python tools/analysis_tools/feature_analysis.py CONFIG [CHECKPOINT] [--images DIR]
         [--num-images N] [--batch-size 8] [--fourier] [--cka] --out DIR [--name features]
         [--device cpu|cuda] [--seed 0] [--cfg-options k=v ...] [--unsafe-load]
-    python tools/analysis_tools/feature_analysis.py --render FILE.json   (its table; measures nothing)
+    python tools/analysis_tools/feature_analysis.py --render FILE.json [--out DIR]   (its table and
+        pictures again; measures nothing)
 
 CONFIG builds the model (any mmpretrain / mmdet / mmseg config whose backbone is ResTv2 in the
 global style or RMT, whose local branch is the retention's LCE; ResTv1 has no second branch);
@@ -56,7 +57,8 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--seed', type=int, default=0, help='of the random initialisation (default: 0)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings, key=value')
-    parser.add_argument('--render', metavar='FILE.json', help='print the table of a record; measure nothing')
+    parser.add_argument('--render', metavar='FILE.json',
+                        help='measure nothing: print the table of a record (with --out, draw its pictures)')
     add_unsafe_load_arg(parser)
     args = parser.parse_args(argv)
     if args.render:
@@ -78,11 +80,23 @@ def parse_args(argv=None):
     return args
 
 
+def draw(record, out, fourier, cka):
+    """The record's pictures: OUT_fourier.png (Figure 3) and OUT_cka.png (Figure 4)."""
+    if fourier and 'fourier' in record:
+        plot_spectra(record, out + '_fourier.png')
+    if cka and 'cka' in record:
+        plot_cka(record, out + '_cka.png')
+    print(f'pictures: {out}_*.png')
+
+
 def main(argv=None):
     args = parse_args(argv)
-    if args.render:
-        sys.stdout.write(render_branches(read_json(args.render, required=('blocks', 'local'))))
-        return
+    if args.render:  # with --out, its pictures again (DIR/<FILE's name>_*.png)
+        record = read_json(args.render, required=('blocks', 'local'))
+        sys.stdout.write(render_branches(record))
+        if args.out:
+            draw(record, osp.join(args.out, osp.splitext(osp.basename(args.render))[0]), True, True)
+        return record
     apply_unsafe_load(args)
     paths = list_images(args.images, args.num_images)
     cfg = load_config(args.config)
@@ -100,8 +114,7 @@ def main(argv=None):
         raise ValueError(f'{args.config}: the model has no backbone to analyse')
     bar = ProgressBar(len(paths))
     batches = (b.to(args.device) for b in image_batches(cfg, model, paths, args.batch_size))
-    record = analyze_branches(model.backbone, batches, args.fourier, args.cka,
-                              progress=bar.update)
+    record = analyze_branches(model.backbone, batches, args.fourier, args.cka, progress=bar.update)
     sys.stdout.write('\n')
     record = dict(command=command_line('tools/analysis_tools/feature_analysis.py',
                                        sys.argv[1:] if argv is None else argv),
@@ -110,14 +123,7 @@ def main(argv=None):
     out = osp.join(args.out, args.name)
     write_json(out + '.json', record)
     print(render_branches(record), end='')
-    what = f"{record['family']}, {'random init' if not args.checkpoint else osp.basename(args.checkpoint)}"
-    if args.fourier:
-        plot_spectra(record, out + '_fourier.png', title=f'{what}: relative log amplitude, '
-                     f'{len(paths)} images')
-    if args.cka:
-        plot_cka(record, out + '_cka.png', title=f'{what}: linear CKA, {len(paths)} images')
-    print(f'wrote {out}.json' + (f', {out}_fourier.png' if args.fourier else '')
-          + (f', {out}_cka.png' if args.cka else ''))
+    draw(record, out, args.fourier, args.cka)
     return record
 
 
