@@ -1,5 +1,6 @@
 """FLOPs, latency and memory of models, and the papers' analyses of their features (Fourier
 spectra, linear CKA of branches); no training glue: never imports the engine."""
+from .benchmark import activation_memory, render_benchmark, run_benchmark, train_step
 from .branches import RESTV2_BRANCHES, RMT_BRANCHES, BranchRecorder, BranchSpec, branch_spec, find_mixers
 from .cka import LinearCKA, linear_cka
 from .eager_reference import eager_forward
@@ -39,28 +40,45 @@ from .fourier import (
                     spectrum_summary,
 )
 from .images import IMAGE_EXTENSIONS, eval_pipeline, image_batches, list_images
-from .latency import machine_name, measure_interleaved, measure_latency
-from .memory import fresh_process_env, malloc_settings, memory_in_fresh_process, peak_memory_mb
-from .official_rmt import (
-                    OFFICIAL_ARCHS,
-                    OFFICIAL_RMT_ENV,
-                    RMT_LAYOUTS,
-                    load_official_file,
-                    official_rmt_pair,
-                    official_root,
-                    rmt_backbone,
+from .kernel_timings import (
+                             best_ms,
+                             render_restv2_kernel_timings,
+                             render_rotary_timings,
+                             restv2_kernel_timings,
+                             rotary_timings,
 )
+from .latency import machine_name, measure_interleaved, measure_latency, measurement_context
+from .memory import (
+                     fresh_process_env,
+                     malloc_settings,
+                     memory_in_fresh_process,
+                     peak_memory_mb,
+                     report_memory,
+)
+from .op_profile import KINDS, compare_by_kind, op_kind, profile_by_kind, render_by_kind, top_ops
 from .plotting import pyplot, save_png
+from .policy_benchmark import (
+                               POLICIES,
+                               POLICY_MODELS,
+                               policy_step,
+                               policy_step_memory,
+                               render_policies,
+                               run_policies,
+)
+from .rmt_layouts import RMT_ARCHS, RMT_LAYOUTS, rmt_backbone
 
-__all__ = ['add_latency', 'analyze_branches', 'analyze_flops', 'average_flops', 'branch_spec',
-           'BranchRecorder', 'BranchSpec', 'check_sizes', 'CKA_ESTIMATOR', 'cka_pairs', 'count_params',
-           'eager_forward', 'eval_pipeline', 'figure_title', 'find_mixers', 'flop_analyzer', 'flops_by_size',
-           'flops_growth_record', 'flops_rows_table', 'FourierSpectrum', 'fresh_process_env', 'group_flops',
-           'GROUPS', 'half_diagonal', 'image_batches', 'IMAGE_EXTENSIONS', 'linear_cka', 'LinearCKA',
-           'list_images', 'load_official_file', 'machine_name', 'malloc_settings', 'measure_interleaved',
-           'measure_latency', 'memory_in_fresh_process', 'OFFICIAL_ARCHS', 'OFFICIAL_RMT_ENV',
-           'official_rmt_pair', 'official_root', 'peak_memory_mb', 'plot_cka', 'plot_flops_by_size',
-           'plot_flops_record', 'plot_flops_rows', 'plot_spectra', 'pyplot', 'relative_log_amplitude',
-           'render_branches', 'render_flops_by_size', 'render_flops_record', 'RESTV2_BRANCHES',
-           'rmt_backbone', 'RMT_BRANCHES', 'RMT_LAYOUTS', 'save_png', 'sdpa_flop_jit', 'SDPA_OP',
-           'shifted_log_amplitude', 'spectrum_summary', 'write_flops_rows']
+__all__ = ['CKA_ESTIMATOR', 'GROUPS', 'IMAGE_EXTENSIONS', 'KINDS', 'POLICIES', 'POLICY_MODELS',
+           'RESTV2_BRANCHES', 'RMT_ARCHS', 'RMT_BRANCHES', 'RMT_LAYOUTS', 'SDPA_OP', 'BranchRecorder', 'BranchSpec',
+           'FourierSpectrum', 'LinearCKA', 'activation_memory', 'add_latency', 'analyze_branches',
+           'analyze_flops', 'average_flops', 'best_ms', 'branch_spec', 'check_sizes', 'cka_pairs',
+           'compare_by_kind', 'count_params', 'eager_forward', 'eval_pipeline', 'figure_title', 'find_mixers',
+           'flop_analyzer', 'flops_by_size', 'flops_growth_record', 'flops_rows_table', 'fresh_process_env',
+           'group_flops', 'half_diagonal', 'image_batches', 'linear_cka', 'list_images', 'machine_name',
+           'malloc_settings', 'measure_interleaved', 'measure_latency', 'measurement_context',
+           'memory_in_fresh_process', 'op_kind', 'peak_memory_mb', 'plot_cka', 'plot_flops_by_size',
+           'plot_flops_record', 'plot_flops_rows', 'plot_spectra', 'policy_step', 'policy_step_memory',
+           'profile_by_kind', 'pyplot', 'relative_log_amplitude', 'render_benchmark', 'render_branches',
+           'render_by_kind', 'render_flops_by_size', 'render_flops_record', 'render_policies',
+           'render_restv2_kernel_timings', 'render_rotary_timings', 'report_memory', 'restv2_kernel_timings',
+           'rmt_backbone', 'rotary_timings', 'run_benchmark', 'run_policies', 'save_png', 'sdpa_flop_jit',
+           'shifted_log_amplitude', 'spectrum_summary', 'top_ops', 'train_step', 'write_flops_rows']

@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from restv2_mm.analysis import RESTV2_BRANCHES, BranchRecorder, BranchSpec, branch_spec, load_official_file
+from official_rmt import load_official_file
+from restv2_mm.analysis import RESTV2_BRANCHES, BranchRecorder, BranchSpec, branch_spec
 from restv2_mm.models import RMT, ResTv1, ResTv2
 
 TINY = dict(embed_dims=[16, 32, 64, 128], depths=[1, 1, 2, 1], num_heads=[1, 2, 4, 8], sr_ratios=[8, 4, 2, 1])
