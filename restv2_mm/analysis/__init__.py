@@ -68,8 +68,8 @@ from .policy_benchmark import (
 from .rmt_layouts import RMT_ARCHS, RMT_LAYOUTS, rmt_backbone
 
 __all__ = ['CKA_ESTIMATOR', 'GROUPS', 'IMAGE_EXTENSIONS', 'KINDS', 'POLICIES', 'POLICY_MODELS',
-           'RESTV2_BRANCHES', 'RMT_ARCHS', 'RMT_BRANCHES', 'RMT_LAYOUTS', 'SDPA_OP', 'BranchRecorder', 'BranchSpec',
-           'FourierSpectrum', 'LinearCKA', 'activation_memory', 'add_latency', 'analyze_branches',
+           'RESTV2_BRANCHES', 'RMT_ARCHS', 'RMT_BRANCHES', 'RMT_LAYOUTS', 'SDPA_OP', 'BranchRecorder',
+           'BranchSpec', 'FourierSpectrum', 'LinearCKA', 'activation_memory', 'add_latency', 'analyze_branches',
            'analyze_flops', 'average_flops', 'best_ms', 'branch_spec', 'check_sizes', 'cka_pairs',
            'compare_by_kind', 'count_params', 'eager_forward', 'eval_pipeline', 'figure_title', 'find_mixers',
            'flop_analyzer', 'flops_by_size', 'flops_growth_record', 'flops_rows_table', 'fresh_process_env',
