@@ -6,7 +6,7 @@ import pytest
 import torch.nn.functional as F
 from torch import nn
 
-from helpers import load_tool, run_tool
+from helpers import REPO, load_tool
 from restv2_mm.analysis import check_sizes, flops_by_size, flops_growth_record, render_flops_by_size
 
 
@@ -55,13 +55,14 @@ def test_bad_sizes(sizes):
 
 
 @pytest.mark.slow
-def test_tool_sizes_json_plot_render(tmp_path):
-    """The tool on the ResTv2-T classifier: 4.1 GFLOPs at 224 (paper Table 1), a by-size record,
-    its picture, and the same table again from the record."""
+def test_tool_sizes_json_plot_render(tmp_path, capsys):
+    """The tool on the ResTv2-T classifier (in-process): 4.1 GFLOPs at 224 (paper Table 1), a
+    by-size record, its picture, and the same table again from the record."""
     out, png = tmp_path / 'sizes.json', tmp_path / 'sizes.png'
-    cfg = 'configs/mmpretrain/restv2_t_8xb256_in1k.py'
-    proc = run_tool(['tools/analyze_flops.py', cfg, '--styles', 'global', 'win', '--sizes', 224, 256,
-                     '--labels', 'ResTv2-T', '--out', out, '--plot', png], timeout=900)
+    tool = load_tool('tools/analyze_flops.py')
+    tool.main([f'{REPO}/configs/mmpretrain/restv2_t_8xb256_in1k.py', '--styles', 'global', 'win',
+               '--sizes', '224', '256', '--labels', 'ResTv2-T', '--out', str(out), '--plot', str(png)])
+    printed = capsys.readouterr().out
     record = json.loads(out.read_text())
     assert record['sizes'] == [224, 256] and [r['style'] for r in record['rows']] == ['global', 'win']
     global_, win = record['rows']
@@ -69,17 +70,16 @@ def test_tool_sizes_json_plot_render(tmp_path):
     assert win['GFLOPs'][0] > global_['GFLOPs'][0]  # a 56x56 map padded to one 64x64 window
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     table = render_flops_by_size(record)
-    assert table in proc.stdout
-    again = run_tool(['tools/analyze_flops.py', '--render', out, '--plot', tmp_path / 'again.png'])
-    assert again.stdout == table and (tmp_path / 'again.png').exists()
-    bad = run_tool(['tools/analyze_flops.py', cfg, '--sizes', 224, '--labels', 'a', 'b'], check=False)
-    assert bad.returncode != 0 and '--labels goes with --sizes, one per CONFIG (1)' in bad.stderr
+    assert table in printed
+    tool.main(['--render', str(out), '--plot', str(tmp_path / 'again.png')])
+    assert capsys.readouterr().out == table and (tmp_path / 'again.png').exists()
 
 
 @pytest.mark.parametrize('args,words', [
     (['--sizes', '224', '--latency'], '--sizes counts GFLOPs only'),
     (['--sizes', '224', '--out', 'x.csv'], '--out must end in .json or .md'),
     (['--labels', 'a'], '--labels goes with --sizes'),
+    (['--sizes', '224', '--labels', 'a', 'b'], '--labels goes with --sizes, one per CONFIG (1)'),
 ])
 def test_tool_bad_arguments(args, words, capsys):
     tool = load_tool('tools/analyze_flops.py')
