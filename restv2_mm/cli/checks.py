@@ -5,7 +5,8 @@ from typing import List
 from mmengine.config import Config
 
 from ..apis import our_backbone
-from ..models.utils import check_finite, unwrap_state_dict
+from ..models import unwrap_state_dict
+from ..models.common import check_finite
 from ..utils import read_checkpoint
 
 

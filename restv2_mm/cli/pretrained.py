@@ -5,7 +5,7 @@ from typing import Iterator, List, Tuple
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..models.utils.checkpoint import require_checkpoint
+from ..models.common import require_checkpoint
 
 # The initializers that load a checkpoint file: mmengine's (both names) and ours.
 PRETRAINED_INITS = ('Pretrained', 'PretrainedInit', 'PretrainedWeights')
