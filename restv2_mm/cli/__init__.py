@@ -1,9 +1,14 @@
-"""What the tools share: arguments, config mutation, resume, CPU-distributed set-up, checks."""
+"""What the tools share: arguments, config mutation, resume, CPU-distributed set-up, checks; one
+training step on a synthetic batch and the compatibility matrix built on it."""
 from .args import add_common_args, add_unsafe_load_arg, apply_unsafe_load, parse_common_args
 from .checks import check_whole_model_checkpoint
+from .compat_families import matrix_entries
+from .compat_matrix import MATRIX_BACKBONES, MATRIX_RECORD_KEYS, run_matrix
+from .compat_page import matrix_summary, render_matrix
 from .config import apply_common_args
 from .distributed import revert_sync_bn_cfg, setup_cpu_distributed
 from .resume import is_complete_checkpoint, latest_checkpoint
+from .smoke_step import smoke_step
 
 
 def collect_env_main(argv=None):
@@ -13,6 +18,8 @@ def collect_env_main(argv=None):
     return main(argv)
 
 
-__all__ = ['add_common_args', 'add_unsafe_load_arg', 'apply_common_args', 'apply_unsafe_load',
-           'check_whole_model_checkpoint', 'collect_env_main', 'is_complete_checkpoint', 'latest_checkpoint',
-           'parse_common_args', 'revert_sync_bn_cfg', 'setup_cpu_distributed']
+__all__ = ['MATRIX_BACKBONES', 'MATRIX_RECORD_KEYS', 'add_common_args', 'add_unsafe_load_arg',
+           'apply_common_args', 'apply_unsafe_load', 'check_whole_model_checkpoint', 'collect_env_main',
+           'is_complete_checkpoint', 'latest_checkpoint', 'matrix_entries', 'matrix_summary',
+           'parse_common_args', 'render_matrix', 'revert_sync_bn_cfg', 'run_matrix',
+           'setup_cpu_distributed', 'smoke_step']

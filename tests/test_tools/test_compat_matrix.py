@@ -1,0 +1,111 @@
+"""The compatibility matrix (restv2_mm.cli.compat_*, tools/analysis_tools/compat_matrix.py): the
+families it covers, a record written per entry and resumed, the page and the README line
+rendered from it, one real entry end to end; and docs/compatibility.json covers every family of
+the installed mmdet and mmseg."""
+import json
+import os.path as osp
+
+import pytest
+
+from helpers import REPO, load_tool
+from restv2_mm.cli import MATRIX_BACKBONES, matrix_entries, matrix_summary, render_matrix, run_matrix
+from restv2_mm.cli import compat_matrix as compat
+from restv2_mm.cli.compat_families import EXTRA
+
+pytestmark = pytest.mark.mmcv_ops
+matrix_tool = load_tool('tools/analysis_tools/compat_matrix.py')
+RECORD = osp.join(REPO, 'docs', 'compatibility.json')
+
+
+def test_every_family_is_an_entry():
+    """One entry per config folder of mmdet 3.3 (116) and mmseg 1.2 (54), the issue's frameworks
+    among them, skipped ones with a reason."""
+    entries = [e for e in matrix_entries() if (e.library, e.family, e.config) not in
+               set(EXTRA)]
+    assert len({(e.library, e.family) for e in entries}) == len(entries)
+    assert sum(e.library == 'mmdet' for e in entries) == 116
+    assert sum(e.library == 'mmseg' for e in entries) == 54
+    by_family = {(e.library, e.family): e for e in entries}
+    for family in ('dino', 'mask2former', 'rtmdet', 'cascade_rcnn', 'htc', 'panoptic_fpn'):
+        assert by_family[('mmdet', family)].config, family
+    assert by_family[('mmseg', 'segformer')].config and by_family[('mmseg', 'mask2former')].config
+    assert all(e.skipped for e in entries if e.config is None)
+    assert 'tracking' in by_family[('mmdet', 'bytetrack')].skipped
+    assert 'text' in by_family[('mmdet', 'glip')].skipped
+
+
+def _fake(rows):
+    calls = []
+
+    def run(entry, backbone, size, timeout):
+        calls.append((entry.family, backbone, size))
+        return dict(rows.get((entry.family, backbone), dict(outcome='works')))
+    return run, calls
+
+
+def test_record_is_written_per_entry_and_resumed(tmp_path, monkeypatch):
+    entries = matrix_entries(only=['dino', 'bytetrack', 'mmseg/unet'])
+    failure = dict(outcome='fails', fault='framework', field='model.backbone.out_indices',
+                   reason='model.backbone.out_indices: the framework reads 5 levels')
+    run, calls = _fake({('unet', 'rmt-tiny'): failure})
+    monkeypatch.setattr(compat, 'run_isolated', run)
+    out = str(tmp_path / 'matrix.json')
+    record = run_matrix(entries, out, ['--out', out], log=lambda line: None)
+    assert json.load(open(out)) == record
+    assert calls == [(f, b, s) for f, s in (('dino', 256), ('unet', 128)) for b in MATRIX_BACKBONES]
+    assert [r['outcome'] for r in record['rows'] if r['family'] == 'bytetrack'] == ['skipped'] * 2
+    # A second run finds every entry recorded; --redo runs them again.
+    calls.clear()
+    run_matrix(entries, out, ['--out', out], log=lambda line: None)
+    assert calls == []
+    run_matrix([e for e in entries if e.family == 'dino'], out, ['--out', out], redo=True,
+               log=lambda line: None)
+    assert calls == [('dino', b, 256) for b in MATRIX_BACKBONES]
+    assert len(json.load(open(out))['rows']) == 6
+
+
+def test_page_and_summary(tmp_path, monkeypatch, capsys):
+    entries = matrix_entries(only=['atss', 'carafe', 'bytetrack', 'mmseg/unet', 'mmseg/fcn'])
+    stock = dict(outcome='fails', fault='stock', where='mmcv/ops/carafe.py:142',
+                 reason='RuntimeError: carafe_forward_impl: implementation for device cpu not found.')
+    run, _ = _fake({('carafe', b): stock for b in MATRIX_BACKBONES} |
+                   {('unet', 'restv2-tiny'): dict(outcome='fails', fault='framework',
+                                                  field='model.backbone.out_indices', reason='x')})
+    monkeypatch.setattr(compat, 'run_isolated', run)
+    out = str(tmp_path / 'matrix.json')
+    record = run_matrix(entries, out, ['--out', out], log=lambda line: None)
+    assert matrix_summary(record) == (
+        'ResTv2-T and RMT-T swapped into stock configs (`tools/misc/swap_backbone.py`) train and '
+        'infer in 1 of the 2 mmdet config families and 1 of the 2 mmseg methods that train on '
+        'images ([the compatibility matrix](docs/compatibility.md)).\n')
+    page = render_matrix(record)
+    assert '| atss | `atss_r50_fpn_1x_coco.py` | works | works |' in page
+    assert '| carafe | `faster-rcnn_r50_fpn-carafe_1x_coco.py` | **fails** (stock, CUDA-only op) |' in page
+    assert '| unet | `unet-s5-d16_fcn_4xb4-160k_cityscapes-512x1024.py` | **fails** (needs ' \
+           '`model.backbone.out_indices`) | works |' in page
+    assert '| mmdet | bytetrack | tracking' in page
+    matrix_tool.main(['--render', out, '--summary'])
+    assert capsys.readouterr().out == matrix_summary(record)
+
+
+@pytest.mark.slow
+def test_one_entry_end_to_end():
+    """RTMDet-tiny with RMT-T in a child process at 64x64: one training step and one inference."""
+    entry = matrix_entries(only=['rtmdet'])[0]
+    row = compat.run_isolated(entry, 'rmt-tiny', 64, timeout=900)
+    assert row['outcome'] == 'works', row
+    assert row['out_indices'] == [1, 2, 3] and 'model.neck.in_channels' in row['rewritten']
+    assert row['losses']['loss_cls'] > 0
+
+
+def test_the_record_covers_every_family():
+    """docs/compatibility.json has an outcome for every entry and backbone (make matrix)."""
+    with open(RECORD) as f:
+        rows = {(r['library'], r['family'], r['config'], r['backbone']): r for r in json.load(f)['rows']}
+    for entry in matrix_entries():
+        for backbone in MATRIX_BACKBONES:
+            row = rows.get((entry.library, entry.family, entry.config, backbone))
+            assert row, f'{entry.library}/{entry.family} {backbone}: no outcome recorded'
+            assert row['outcome'] in ('works', 'fails', 'skipped')
+            assert row.get('reason') or row['outcome'] == 'works'
+            assert row['outcome'] != 'fails' or row['fault'] != 'ours', row
