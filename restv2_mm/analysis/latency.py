@@ -2,9 +2,11 @@
 import platform
 import statistics
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
 import torch
+
+from .memory import malloc_settings
 
 
 def measure_latency(fn: Callable[[], object], warmup: int = 1, repeat: int = 5,
@@ -75,3 +77,11 @@ def machine_name(device: str = 'cpu') -> str:
     if capability is not None:
         name = f'{name}, {capability()}'
     return f'{name}, {torch.get_num_threads()} threads'
+
+
+def measurement_context(device: str = 'cpu') -> Dict[str, Any]:
+    """What a measured record keeps about where it was measured, in this order: ``machine``
+    (:func:`machine_name`), ``torch`` (the version) and ``env`` (the ``MALLOC_*`` settings,
+    :func:`restv2_mm.analysis.malloc_settings`). The tools add their command (``argv``) and their
+    rows; :func:`restv2_mm.utils.record_header` renders the first three."""
+    return dict(machine=machine_name(device), torch=torch.__version__, env=malloc_settings())

@@ -47,6 +47,11 @@ def memory_in_fresh_process(argv: Sequence[str], label: str, timeout: float = 18
     return json.loads(proc.stdout.strip().splitlines()[-1])['mb']
 
 
+def report_memory(mb: float) -> None:
+    """The worker's side of :func:`memory_in_fresh_process`: print ``{"mb": MB}`` as the last line."""
+    print(json.dumps(dict(mb=mb)), flush=True)
+
+
 def _status_mb(key: str) -> float:
     with open('/proc/self/status') as f:
         for line in f:

@@ -17,8 +17,8 @@ from mmengine.config import Config
 from ..models import RMT, MultiScaleBackbone, ResTv1, ResTv2, RMTSwin
 from .config_checks import our_backbone
 from .config_edits import Change, ConfigEdits, plain
+from .config_model import config_scope
 from .config_text import config_text
-from .model_io import config_scope
 from .stock_levels import OUR_STRIDES, Levels, SwapError, match_levels, stock_levels
 from .swap_rules import Swap, check_framework, rewrite_readers, unread_levels
 

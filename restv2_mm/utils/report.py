@@ -46,14 +46,14 @@ def atomic_write(path: str, data: Union[str, bytes], encoding: str = 'utf-8') ->
         raise
 
 
-def write_json(path: str, record: Any) -> None:
-    """``record`` as indented JSON (one space, keys in insertion order, a final newline), written
-    with :func:`atomic_write`.
+def write_json(path: str, record: Any, indent: int = 1, sort_keys: bool = False) -> None:
+    """``record`` as indented JSON (``indent`` spaces, keys in insertion order unless
+    ``sort_keys``, a final newline), written with :func:`atomic_write`.
 
     Raises:
         TypeError: ``record`` holds something JSON cannot represent (names the type).
     """
-    atomic_write(path, json.dumps(record, indent=1) + '\n')
+    atomic_write(path, json.dumps(record, indent=indent, sort_keys=sort_keys) + '\n')
 
 
 def read_json(path: str, required: Sequence[str] = ()) -> Any:
@@ -113,6 +113,21 @@ def command_line(tool: str, argv: Sequence[str], env: Optional[Mapping[str, str]
     """The command that made a record, as a page quotes it: ``ENV=V python TOOL ARGV...``."""
     prefix = ''.join(f'{k}={v} ' for k, v in (env or {}).items())
     return f'{prefix}python {tool} {" ".join(argv)}'.rstrip()
+
+
+def record_header(record: Mapping[str, Any], tool: str) -> str:
+    """The two lines above a measured table: where it was measured and the command that measured
+    it, from a record with ``machine``, ``torch``, ``argv`` and optionally ``env`` (the
+    environment variables the command was run with)::
+
+        Machine: AMD EPYC, AVX512, 2 threads; torch 2.14.1.
+        Command: `ENV=V python TOOL ARGV...`
+
+    Raises:
+        KeyError: the record lacks ``machine``, ``torch`` or ``argv``.
+    """
+    return (f'Machine: {record["machine"]}; torch {record["torch"]}.\n'
+            f'Command: `{command_line(tool, record["argv"], record.get("env"))}`\n')
 
 
 def write_outputs(outputs: Sequence[str], record: Any, page: str) -> None:

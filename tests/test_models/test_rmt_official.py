@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 import restv2_mm  # noqa: F401
-from restv2_mm.analysis import load_official_file
+from official_rmt import load_official_file
 from restv2_mm.models import RMT, RMTClsNeck
 from restv2_mm.ops import fast_path
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import restv2_mm  # noqa: F401
-from restv2_mm.analysis import load_official_file
+from official_rmt import load_official_file
 from restv2_mm.models import RMT, RMTSwin
 
 # The official module with Table 1 / Table 4 settings (widths 96..768, heads 3..24, FFN ratio 4,

@@ -116,3 +116,28 @@ def test_check_names_the_model_that_differs(tool, tmp_path, monkeypatch, capsys)
 def test_classifier_metafile_matches_measurement():
     proc = run_tool([TOOL, '--check', '--lib', 'mmpretrain'])
     assert proc.stdout.count('GFLOPs at') == 18
+
+
+def test_mismatches_parameters_exactly_flops_to_their_tolerance():
+    from restv2_mm.apis import metadata_mismatches
+    entry = dict(Name='m', Metadata=dict(Parameters=100, FLOPs=1_000_000))
+    assert metadata_mismatches(entry, dict(Parameters=100, FLOPs=1_000_050, input='224x224')) == []
+    assert metadata_mismatches(entry, dict(Parameters=101, FLOPs=1_000_200, input='224x224')) == [
+        'm: Parameters 100 != measured 101', 'm: FLOPs 1000000 != measured 1000200 (224x224)']
+    assert metadata_mismatches(dict(Name='n'), dict(Parameters=1)) == [
+        'n: Parameters None != measured 1']
+
+
+def test_write_metadata_rewrites_only_the_measured_models(tmp_path):
+    from restv2_mm.apis import metafile_models, write_metadata
+    path = tmp_path / 'metafile.yml'
+    path.write_text('Models:\n'
+                    '  - Name: a  # first\n    Metadata: {FLOPs: 1, Parameters: 2}\n'
+                    '    Config: configs/a.py\n'
+                    '  - Name: b\n    Metadata: {FLOPs: 3, Parameters: 4}\n    Config: configs/b.py\n')
+    write_metadata(str(path), {'b': dict(config='configs/b.py', FLOPs=30, Parameters=40)})
+    assert path.read_text().splitlines()[1:3] == ['  - Name: a  # first',
+                                                  '    Metadata: {FLOPs: 1, Parameters: 2}']
+    models = dict((m['Name'], m) for _, m in metafile_models({'lib': str(path)}))
+    assert models['b']['Metadata'] == dict(FLOPs=30, Parameters=40)
+    assert [m['Name'] for _, m in metafile_models({'lib': str(path)}, ['b*'])] == ['b']

@@ -4,8 +4,15 @@ import os
 
 import pytest
 
-from restv2_mm.utils import atomic_write, markdown_table, read_json, write_json, write_outputs
-from restv2_mm.utils import report
+from restv2_mm.utils import (
+    atomic_write,
+    markdown_table,
+    read_json,
+    record_header,
+    report,
+    write_json,
+    write_outputs,
+)
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):
@@ -48,6 +55,24 @@ def test_json_round_trip_and_errors(tmp_path):
     (tmp_path / 'bad.json').write_text('{')
     with pytest.raises(ValueError, match='not a JSON record'):
         read_json(str(tmp_path / 'bad.json'))
+
+
+def test_json_layout(tmp_path):
+    path = str(tmp_path / 'r.json')
+    write_json(path, dict(b=1, a=[2]))
+    assert open(path).read() == '{\n "b": 1,\n "a": [\n  2\n ]\n}\n'
+    write_json(path, dict(b=1, a=2), indent=2, sort_keys=True)  # as model_zoo_figures.json
+    assert open(path).read() == '{\n  "a": 2,\n  "b": 1\n}\n'
+
+
+def test_record_header():
+    record = dict(machine='CPU X, AVX2, 2 threads', torch='2.4.0', argv=['--suites', 'rmt'],
+                  env={'MALLOC_A_': '1'}, rows=[])
+    assert record_header(record, 'tools/x.py') == (
+        'Machine: CPU X, AVX2, 2 threads; torch 2.4.0.\n'
+        'Command: `MALLOC_A_=1 python tools/x.py --suites rmt`\n')
+    del record['env']  # records written before the environment was kept
+    assert record_header(record, 'tools/x.py').endswith('`python tools/x.py --suites rmt`\n')
 
 
 def test_markdown_table():

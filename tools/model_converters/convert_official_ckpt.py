@@ -13,30 +13,16 @@ configs need no conversion: their backbone's ``init_cfg`` reads official checkpo
 
 DST's ``meta`` records the conversion: ``source_file`` (absolute path), ``source_sha256`` (of
 SRC's bytes), ``weights``, ``family``, ``converter`` and ``converter_version``
-(:data:`CONVERTER_VERSION`, raised whenever the key mapping changes), ``restv2_mm_version``.
+(``restv2_mm.apis.CONVERTER_VERSION``, raised whenever the key mapping changes),
+``restv2_mm_version`` (:func:`restv2_mm.apis.convert_official_checkpoint`).
 """
 import argparse
-import hashlib
-import io
 import os
 
-import torch
-
 import restv2_mm
+from restv2_mm.apis import convert_official_checkpoint
 from restv2_mm.cli import add_unsafe_load_arg, apply_unsafe_load
-from restv2_mm.engine import AtomicLocalBackend
-from restv2_mm.models import RMT, WEIGHTS, ResTv1, ResTv2, convert_official_classifier, unwrap_state_dict
-from restv2_mm.utils import read_checkpoint
-
-CONVERTER_VERSION = 2  # 1: ResTv2 only, meta without checksum; 2: RMT too, meta with SHA-256
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
+from restv2_mm.models import WEIGHTS
 
 
 def main(argv=None):
@@ -49,22 +35,10 @@ def main(argv=None):
     add_unsafe_load_arg(parser)
     args = parser.parse_args(argv)
     apply_unsafe_load(args)
-    if os.path.abspath(args.src) == os.path.abspath(args.dst):
-        raise ValueError('dst must differ from src (the source is never overwritten)')
-    checkpoint = read_checkpoint(args.src)
-    keys = list(unwrap_state_dict(checkpoint, args.weights))
-    # ResTv1 before ResTv2: its prefixes are the narrower (both start stem.*).
-    family = next((cls for cls in (RMT, ResTv1, ResTv2) if any(k.startswith(cls.official_prefixes)
-                                                               for k in keys)), ResTv2)
-    state = convert_official_classifier(checkpoint, family, args.weights)
-    buffer = io.BytesIO()
-    meta = dict(source_file=os.path.abspath(args.src), source_sha256=sha256(args.src),
-                weights=args.weights, family=family.__name__, converter=os.path.basename(__file__),
-                converter_version=CONVERTER_VERSION, restv2_mm_version=restv2_mm.__version__)
-    torch.save({'state_dict': state, 'meta': meta}, buffer)
-    AtomicLocalBackend().put(buffer.getvalue(), args.dst)  # never a half-written file
+    state, meta = convert_official_checkpoint(args.src, args.dst, args.weights,
+                                              os.path.basename(__file__), restv2_mm.__version__)
     print(f'{args.dst}: {len(state)} tensors '
-          f'({sum(v.numel() for v in state.values()) / 1e6:.2f}M parameters), {family.__name__} '
+          f'({sum(v.numel() for v in state.values()) / 1e6:.2f}M parameters), {meta["family"]} '
           f"{args.weights} weights; source sha256 {meta['source_sha256']}")
 
 

@@ -1,6 +1,11 @@
-"""The official RMT backbone (github.com/qhfan/RMT) built from a checkout at run time, timm-free,
-with its weights copied into our :class:`restv2_mm.models.RMT`: the pair the benchmarks time side
-by side.
+"""The official RMT code (github.com/qhfan/RMT) run from a checkout, timm-free: its model files
+executed with stand-ins for what they import, and the official detection backbone with its weights
+copied into our :class:`restv2_mm.models.RMT`, the pair the tests compare and the benchmarks
+(``tools/analysis_tools/benchmark.py --suites rmt``, ``profile_rmt.py``) time side by side.
+
+This runs third-party files, so it lives with the tests, never in the installed package: the tests
+import it (``tests/`` is on their path), the tools load it from the checkout
+(:func:`runpy.run_path`).
 
 The official detection backbone (``detect/mmdet/models/backbones/RMT.py``, class ``RMT``) is
 executed with stand-ins for what it imports and this environment lacks (timm, einops, fvcore,
@@ -17,25 +22,6 @@ from torch import nn
 
 OFFICIAL_RMT_ENV = 'RESTV2_OFFICIAL_RMT'
 DETECTION_FILE = osp.join('detect', 'mmdet', 'models', 'backbones', 'RMT.py')
-
-# Official settings (detect/configs/RMT/*_t_*, *_s_*) by our arch names; ``chunkwise_recurrents``
-# is passed per row (the detection and segmentation configs differ from the classifier's).
-OFFICIAL_ARCHS = {
-    't': dict(embed_dims=[64, 128, 256, 512], depths=[2, 2, 8, 2], num_heads=[4, 4, 8, 16],
-              init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[3, 3, 3, 3],
-              layerscales=[False, False, False, False]),
-    's': dict(embed_dims=[64, 128, 256, 512], depths=[3, 4, 18, 4], num_heads=[4, 4, 8, 16],
-              init_values=[2, 2, 2, 2], heads_ranges=[4, 4, 6, 6], mlp_ratios=[4, 4, 3, 3],
-              layerscales=[False, False, False, False]),
-}
-_CLS, _DET = (True, True, False, False), (True, True, True, False)
-# Where ours and the official RMT are compared: size -> (batch, H, W, ``chunkwise_recurrents`` by
-# arch): the classifier's layout at 224, the segmentation configs' at 512x512
-# (segmentation/configs/RMT), and the detection layout (decomposed retention in stages 1-3) at
-# 1333x800 (an 800x1344 input).
-RMT_LAYOUTS = {'224': (8, 224, 224, dict(t=_CLS, s=_DET)),
-               '512x512': (1, 512, 512, dict(t=_CLS, s=_DET)),
-               '1333x800': (1, 800, 1344, dict(t=_DET, s=_DET))}
 
 
 def official_root(root: Optional[str] = None) -> Optional[str]:
@@ -90,30 +76,19 @@ def load_official_file(path: str, extra_stand_ins: Optional[dict] = None) -> dic
     return namespace
 
 
-def rmt_backbone(arch: str, chunkwise: Tuple[bool, ...]) -> nn.Module:
-    """Our :class:`restv2_mm.models.RMT` with the official settings of ``arch`` ('t' or 's') and
-    the given ``chunkwise_recurrents``, all four outputs, PyTorch's default initialisation.
-
-    Raises:
-        KeyError: an ``arch`` other than 't' or 's'.
-    """
-    from restv2_mm.models import RMT
-    return RMT(arch=dict(OFFICIAL_ARCHS[arch], chunkwise_recurrents=list(chunkwise)),
-               out_indices=(0, 1, 2, 3))
-
-
 def official_rmt_pair(arch: str, chunkwise: Tuple[bool, ...],
                       root: Optional[str] = None) -> Tuple[nn.Module, nn.Module]:
-    """(official detection ``RMT``, our ``RMT``) of ``arch`` ('t' or 's') with the given
+    """(official detection ``RMT``, our ``RMT``) of ``arch`` (a key of ``RMT.arch_zoo``) with the given
     ``chunkwise_recurrents``, drop path 0, all four outputs normalised, the official random
     initialisation copied into ours (so their outputs are equal).
 
     Raises:
         FileNotFoundError: no official checkout (``root`` / ``$RESTV2_OFFICIAL_RMT``).
-        KeyError: an ``arch`` other than 't' or 's'.
+        KeyError: an ``arch`` that ``RMT.arch_zoo`` lacks.
     """
     from mmengine.model import revert_sync_batchnorm
 
+    from restv2_mm.analysis import rmt_backbone
     from restv2_mm.models import RMT
     found = official_root(root)
     if found is None:
@@ -121,7 +96,9 @@ def official_rmt_pair(arch: str, chunkwise: Tuple[bool, ...],
         raise FileNotFoundError(
             f'no official RMT checkout: pass its path or set ${OFFICIAL_RMT_ENV} to a clone of '
             f'github.com/qhfan/RMT (holding {DETECTION_FILE}); got {given!r}')
-    settings = dict(OFFICIAL_ARCHS[arch], chunkwise_recurrents=list(chunkwise))
+    # Our arch table holds the official settings under the official constructor's names
+    # (detect/configs/RMT/*); the configs differ in ``chunkwise_recurrents`` only.
+    settings = dict(RMT.arch_zoo[arch], chunkwise_recurrents=list(chunkwise))
     official = load_official_file(osp.join(found, DETECTION_FILE))['RMT'](
         out_indices=(0, 1, 2, 3), drop_path_rate=0., **settings)
     official = revert_sync_batchnorm(official)

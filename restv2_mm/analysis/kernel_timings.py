@@ -1,0 +1,88 @@
+"""Side-by-side timings of single kernels, a fast path against its plain form (best of 10 calls
+after one warm-up, ms): ``--micro`` of ``tools/analysis_tools/profile_restv2.py`` and
+``profile_rmt.py``.
+
+- :func:`restv2_kernel_timings`: at stage 1 of ResTv2-T on an 800x1344 input (67,200 tokens,
+  C = 96), oneDNN's fused linear + GELU and linear + add (``mkldnn._linear_pointwise``) against the
+  plain ops, and the Up(V) branch of each stage (depth-wise conv C -> r*r*C, PixelShuffle(r), back
+  to tokens) in NCHW against channels-last.
+- :func:`rotary_timings`: RMT's rotary position of stage-1 q (4 heads of 16 channels) at each
+  layout of :data:`restv2_mm.analysis.RMT_LAYOUTS`, forward and forward + backward: the official
+  ``theta_shift`` (two slices, a negation, a stack, two products and a sum) against ours, one
+  complex product per channel pair (``rotate_pairs``).
+"""
+from typing import Callable, List
+
+import torch
+import torch.nn.functional as F
+
+from ..models import RetentionRelPos2d, rotate_pairs, theta_shift
+from .latency import measure_latency
+from .rmt_layouts import RMT_LAYOUTS
+
+
+def best_ms(fn: Callable[[], object], repeat: int = 10) -> float:
+    """The fastest of ``repeat`` calls of ``fn`` after one warm-up, in ms."""
+    return measure_latency(fn, warmup=1, repeat=repeat)['min_ms']
+
+
+def restv2_kernel_timings() -> dict:
+    """``linear``: ``[(name, plain ms, fused ms)]``; ``up_v``: ``[(C, r, NCHW ms, channels-last
+    ms)]`` (see the module docstring)."""
+    torch.manual_seed(0)
+    linear = torch.ops.mkldnn._linear_pointwise
+    x, fc1, fc2 = torch.randn(67200, 96), torch.nn.Linear(96, 384), torch.nn.Linear(384, 96)
+    h, res = torch.randn(67200, 384), torch.randn(67200, 96)
+    with torch.no_grad():
+        out = dict(linear=[
+            ('fc1 + GELU', best_ms(lambda: F.gelu(fc1(x))),
+             best_ms(lambda: linear(x, fc1.weight, fc1.bias, 'gelu', [], 'none'))),
+            ('fc2 + residual', best_ms(lambda: fc2(h) + res),
+             best_ms(lambda: linear.binary(h, res, fc2.weight, fc2.bias, 'add')))], up_v=[])
+        for c, r in ((96, 8), (192, 4), (384, 2), (768, 1)):
+            conv, shuffle = torch.nn.Conv2d(c, c * r * r, 3, padding=1, groups=c), torch.nn.PixelShuffle(r)
+            v = torch.randn(1, c, 25, 42)
+            v_cl = v.contiguous(memory_format=torch.channels_last)
+            out['up_v'].append((
+                c, r, best_ms(lambda: shuffle(conv(v)).flatten(2).transpose(1, 2).contiguous()),
+                best_ms(lambda: shuffle(conv(v_cl)).permute(0, 2, 3, 1).reshape(1, -1, c))))
+    return out
+
+
+def render_restv2_kernel_timings(timings: dict) -> str:
+    """The text table of :func:`restv2_kernel_timings`."""
+    lines = ['stage 1 (67,200 tokens, C=96)      plain ms   fused ms']
+    lines += [f'{name:36s}{plain:8.1f}   {fused:8.1f}' for name, plain, fused in timings['linear']]
+    lines.append('Up(V) branch: dw conv C->r*r*C, PixelShuffle(r), to tokens   NCHW ms   channels-last ms')
+    lines += [f'C={c:4d} r={r}' + ' ' * 50 + f'{nchw:7.1f}   {cl:7.1f}' for c, r, nchw, cl in timings['up_v']]
+    return '\n'.join(lines) + '\n'
+
+
+def rotary_timings() -> List[tuple]:
+    """``[(layout, 'BxHxWx64', official fwd, ours fwd, official fwd+bwd, ours fwd+bwd)]`` in ms,
+    per layout of :data:`restv2_mm.analysis.RMT_LAYOUTS` (see the module docstring)."""
+    torch.manual_seed(0)
+    rows = []
+    for size, (batch, h, w, _) in RMT_LAYOUTS.items():
+        h, w = h // 4, w // 4
+        sin, cos = RetentionRelPos2d(64, 4, 2, 4).rotary(h, w)
+        turn = torch.complex(cos[..., ::2], sin[..., ::2]).unsqueeze(2)
+        x = torch.randn(batch, 4, h, w, 16, requires_grad=True)  # the official (B, N, H, W, D)
+        x_ours = x.detach().permute(0, 2, 3, 1, 4).contiguous().requires_grad_()  # (B, H, W, N, D)
+        grad, grad_ours = torch.randn_like(x), torch.randn_like(x_ours)
+        times = []
+        for fn, t, g in ((lambda t: theta_shift(t, sin, cos), x, grad),
+                         (lambda t: rotate_pairs(t, turn), x_ours, grad_ours)):
+            with torch.no_grad():
+                times.append(best_ms(lambda: fn(t)))
+            times.append(best_ms(lambda: fn(t).backward(g)))
+        rows.append((size, f'{batch}x{h}x{w}x64', times[0], times[2], times[1], times[3]))
+    return rows
+
+
+def render_rotary_timings(rows: List[tuple]) -> str:
+    """The text table of :func:`rotary_timings`."""
+    lines = ['rotary of stage-1 q        official fwd   ours fwd   official fwd+bwd   ours fwd+bwd']
+    lines += [f'{size:9s} {shape}'.ljust(27) + f'{a:12.2f} {b:10.2f} {c:18.2f} {d:14.2f}'
+              for size, shape, a, b, c, d in rows]
+    return '\n'.join(lines) + '\n'
