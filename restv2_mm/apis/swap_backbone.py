@@ -187,13 +187,18 @@ def plan_swap(cfg: Config, backbone: dict) -> BackboneSwap:
 
 
 def _normalisation(swap: Swap) -> None:
-    preprocessor = swap.model('data_preprocessor')
-    if not isinstance(preprocessor, dict):
-        return
-    path = swap.owner + ('data_preprocessor', )
-    for key, value in IMAGENET_NORM.items():
-        if preprocessor.get(key) != value:
-            swap.edits.set(path + (key, ), value, "our backbones' input normalisation (RGB, ImageNet)")
+    # The detector's preprocessor, and in a semi-supervised wrapper the one that runs (the
+    # wrapper's MultiBranchDataPreprocessor holds a copy).
+    paths = {swap.owner + ('data_preprocessor', ), ('model', 'data_preprocessor', 'data_preprocessor'),
+             ('model', 'data_preprocessor')}
+    for path in sorted(paths):
+        preprocessor = swap.edits.get(path, None)
+        if not isinstance(preprocessor, dict) or 'Multi' in str(preprocessor.get('type', '')):
+            continue
+        for key, value in IMAGENET_NORM.items():
+            if preprocessor.get(key) != value:
+                swap.edits.set(path + (key, ), value,
+                               "our backbones' input normalisation (RGB, ImageNet)")
 
 
 def _lr_decay(swap: Swap) -> None:

@@ -49,11 +49,11 @@ def stock_type(module) -> str:
     return str(module.get('type', '')) if isinstance(module, dict) else ''
 
 
-def _positions(swap: Swap, path: Path, module: dict, key: str = 'in_channels') -> List[int]:
-    """The positions (0..levels-1, in output order) of the levels ``module.key`` describes, checked
-    against the stock backbone's channels."""
-    n, name = swap.levels, field_name(path + (key, ))
-    value, index = module[key], module.get('in_index', MISSING)
+def _positions(swap: Swap, path: Path, module: dict) -> List[int]:
+    """The positions (0..levels-1, in output order) of the levels ``module.in_channels``
+    describes, checked against the stock backbone's channels."""
+    n, name = swap.levels, field_name(path + ('in_channels', ))
+    value, index = module['in_channels'], module.get('in_index', MISSING)
     stock = list(swap.stock.channels)
     if index is not MISSING:
         indices = [index] if isinstance(index, int) else list(index)

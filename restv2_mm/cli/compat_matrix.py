@@ -20,13 +20,15 @@ import threading
 import time
 import traceback
 import warnings
-from typing import Callable, Dict, List, Optional, Sequence
+from multiprocessing.connection import wait
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from ..utils import command_line, read_json, write_json
+from ..analysis import measurement_context
+from ..utils import read_json, write_json
 from .compat_families import Entry
 
 MATRIX_BACKBONES = ('restv2-tiny', 'rmt-tiny')
-SIZE = 128
+SIZE = 64
 TIMEOUT = 1200  # seconds per entry: the largest stock models build slowly on a shared CPU
 MATRIX_RECORD_KEYS = ('argv', 'rows')
 
@@ -90,31 +92,56 @@ def _child(conn, entry: Entry, backbone: str, size: int) -> None:
         try:
             row = run_entry(entry, backbone, size)
         except BaseException as e:  # the harness itself (a config that does not load)
-            row = dict(outcome='fails', fault='stock', reason=_error(e)['error'],
+            row = dict(outcome='fails', fault='unknown', reason=_error(e)['error'],
                        where=_where(e))
     conn.send(row)
     conn.close()
 
 
-def run_isolated(entry: Entry, backbone: str, size: int, timeout: float) -> Dict:
-    """:func:`run_entry` in a forked child process, killed after ``timeout`` seconds."""
+def run_many(tasks: Sequence[Tuple[Entry, str, int]], jobs: int = 1,
+             timeout: float = TIMEOUT) -> Iterator[Tuple[int, Dict]]:
+    """:func:`run_entry` for each (entry, backbone, size) of ``tasks``, each in a forked child
+    process, ``jobs`` at a time, a child killed after ``timeout`` seconds. Yields (index in
+    ``tasks``, row) as they finish."""
     ctx = multiprocessing.get_context('fork')
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, entry, backbone, size), daemon=True)
-    proc.start()
-    child.close()
+    pending, running = list(enumerate(tasks)), {}
     try:
-        row = parent.recv() if parent.poll(timeout) else None
-        proc.join(5 if row else 0)
+        while pending or running:
+            while pending and len(running) < jobs:
+                index, task = pending.pop(0)
+                conn, child = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(child, *task), daemon=True)
+                proc.start()
+                child.close()
+                running[conn] = (index, proc, time.time())
+            ready = wait(list(running), timeout=5)
+            for conn in list(running):
+                index, proc, start = running[conn]
+                if conn not in ready and time.time() - start < timeout:
+                    continue
+                try:
+                    row = conn.recv() if conn in ready else None
+                except EOFError:  # the child died before sending
+                    row = None
+                proc.join(5)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+                del running[conn]
+                if row is None:
+                    reason = (f'no result within {timeout:.0f} s' if conn not in ready else
+                              f'the process died (exit code {proc.exitcode})')
+                    row = dict(outcome='fails', fault='unknown', reason=reason)
+                yield index, row
     finally:  # also when this process is interrupted (SIGTERM: see run_matrix)
-        if proc.is_alive():
+        for _, proc, _ in running.values():
             proc.kill()
             proc.join()
-    if row is None:
-        reason = (f'no result within {timeout:.0f} s' if proc.exitcode in (None, -9) else
-                  f'the process died (exit code {proc.exitcode})')
-        row = dict(outcome='fails', fault='stock', reason=reason)
-    return row
+
+
+def run_isolated(entry: Entry, backbone: str, size: int, timeout: float = TIMEOUT) -> Dict:
+    """:func:`run_entry` in a forked child process, killed after ``timeout`` seconds."""
+    return next(run_many([(entry, backbone, size)], 1, timeout))[1]
 
 
 def row_key(row: Dict) -> tuple:
@@ -122,13 +149,13 @@ def row_key(row: Dict) -> tuple:
 
 
 def load_record(path: str, argv: Sequence[str]) -> Dict:
-    """The record at ``path`` to resume, or a new one."""
-    if osp.isfile(path):
-        record = read_json(path, MATRIX_RECORD_KEYS)
-        record['argv'] = list(argv)
-        return record
-    return dict(argv=list(argv), command=command_line('tools/analysis_tools/compat_matrix.py', argv),
-                versions=_versions(), rows=[])
+    """The record at ``path`` to resume, or a new one for ``argv``: ``machine``, ``torch``, ``env``
+    (:func:`restv2_mm.analysis.measurement_context`), ``argv``, ``versions`` (of the OpenMMLab
+    libraries), ``rows``."""
+    record = read_json(path, MATRIX_RECORD_KEYS) if osp.isfile(path) else dict(rows=[])
+    # A resumed record keeps the command of the whole run (a --families --redo run adds to it).
+    return dict(measurement_context('cpu'), argv=record.get('argv', list(argv)),
+                versions=_versions(), rows=record['rows'])
 
 
 def _versions() -> Dict[str, str]:
@@ -142,10 +169,11 @@ def _versions() -> Dict[str, str]:
 
 
 def run_matrix(entries: List[Entry], out: str, argv: Sequence[str], backbones=MATRIX_BACKBONES,
-               size: int = SIZE, timeout: float = TIMEOUT, redo: bool = False,
+               size: int = SIZE, timeout: float = TIMEOUT, redo: bool = False, jobs: int = 1,
                log: Callable[[str], None] = print) -> Dict:
     """Run every entry with every backbone not yet in the record at ``out`` (all with ``redo``),
-    writing the record after each (:func:`restv2_mm.utils.write_json`, atomic). A recorded row
+    ``jobs`` at a time (:func:`run_many`), writing the record after each
+    (:func:`restv2_mm.utils.write_json`, atomic). A recorded row
     is run again where the entry's skip changed; rows of the entries' families for another
     config are dropped. SIGTERM stops the run and its child cleanly.
 
@@ -157,13 +185,13 @@ def run_matrix(entries: List[Entry], out: str, argv: Sequence[str], backbones=MA
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM)) if main else None
     try:
-        return _run(entries, out, argv, backbones, size, timeout, redo, log)
+        return _run(entries, out, argv, backbones, size, timeout, redo, jobs, log)
     finally:
         if main:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _run(entries, out, argv, backbones, size, timeout, redo, log) -> Dict:
+def _run(entries, out, argv, backbones, size, timeout, redo, jobs, log) -> Dict:
     record = load_record(out, argv)
     todo = [(e, b) for e in entries for b in backbones]
     keys = {(e.library, e.family, e.config, b) for e, b in todo}
@@ -172,17 +200,16 @@ def _run(entries, out, argv, backbones, size, timeout, redo, log) -> Dict:
     record['rows'] = [r for r in record['rows']
                       if (r['library'], r['family']) not in families or row_key(r) in keys]
     done = {row_key(r): i for i, r in enumerate(record['rows'])}
-    for n, (entry, backbone) in enumerate(todo, 1):
+
+    def recorded(entry, backbone):
+        i = done.get((entry.library, entry.family, entry.config, backbone))
+        return i is not None and not redo and \
+            (record['rows'][i]['outcome'] == 'skipped') == bool(entry.skipped)
+
+    def add(entry, backbone, row, n):
         key = (entry.library, entry.family, entry.config, backbone)
-        if key in done and not redo and \
-                (record['rows'][done[key]]['outcome'] == 'skipped') == bool(entry.skipped):
-            continue
-        side = entry.size or size
-        start = time.time()
-        row = (dict(outcome='skipped', reason=entry.skipped) if entry.skipped
-               else run_isolated(entry, backbone, side, timeout))
         row = dict(library=entry.library, family=entry.family, config=entry.config,
-                   backbone=backbone, input=None if entry.skipped else side, **row)
+                   backbone=backbone, input=None if entry.skipped else entry.size or size, **row)
         if key in done:
             record['rows'][done[key]] = row
         else:
@@ -191,8 +218,17 @@ def _run(entries, out, argv, backbones, size, timeout, redo, log) -> Dict:
         write_json(out, record)
         fault = f' ({row["fault"]})' if row.get('fault') else ''
         log(f'[{n}/{len(todo)}] {entry.library}/{entry.family}/{entry.config} {backbone}: '
-            f'{row["outcome"]}{fault} {time.time() - start:.0f} s')
+            f'{row["outcome"]}{fault}')
         sys.stdout.flush()
+
+    todo = [(e, b) for e, b in todo if not recorded(e, b)]
+    runs = [(e, b) for e, b in todo if not e.skipped]
+    for n, (entry, backbone) in enumerate(todo, 1):
+        if entry.skipped:
+            add(entry, backbone, dict(outcome='skipped', reason=entry.skipped), n)
+    tasks = [(e, b, e.size or size) for e, b in runs]
+    for n, (index, row) in enumerate(run_many(tasks, jobs, timeout), len(todo) - len(runs) + 1):
+        add(*runs[index], row, n)
     return record
 
 

@@ -3,7 +3,7 @@ the skipped families, and the one-line summary README.md quotes (:mod:`.compat_m
 import re
 from typing import Dict, List, Sequence
 
-from ..utils import markdown_table
+from ..utils import markdown_table, record_header
 from .compat_matrix import family_outcomes, selected
 
 # mmcv's message for an op without a CPU kernel, and the like.
@@ -83,7 +83,9 @@ def render_matrix(record: Dict) -> str:
     """The page's tables: per library the representatives, the extra variants, why each failure
     failed; then the skipped families."""
     backbones = _backbones(record)
-    parts = []
+    versions = ', '.join(f'{k} {v}' for k, v in record.get('versions', {}).items() if k != 'torch')
+    parts = [record_header(record, 'tools/analysis_tools/compat_matrix.py').replace(
+        '.\n', f'; {versions}.\n', 1)]
     for library in ('mmdet', 'mmseg'):
         parts.append(f'#### {library}\n\n{_table(record, library, backbones, False)}')
         if any(selected(record, library, b, True) for b in backbones):

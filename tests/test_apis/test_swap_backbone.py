@@ -207,3 +207,15 @@ def test_a_stock_file_is_inherited_by_its_relative_path(tmp_path):
     out.write_text(plan.text(str(stock_path), str(out)))
     assert "_base_ = '../stock/rtmdet.py'" in out.read_text()
     plan.check_file(str(out), stock)
+
+
+def test_a_semi_supervised_wrapper_swaps_its_detector():
+    """SoftTeacher holds its Faster R-CNN under model.detector, and the preprocessor that runs
+    under model.data_preprocessor.data_preprocessor (caffe-style BGR, std 1)."""
+    stock = load_config('mmdet::soft_teacher/soft-teacher_faster-rcnn_r50-caffe_fpn_180k_semi-0.01-coco.py')
+    cfg = swap_backbone(stock, 'rmt-tiny')
+    assert cfg.model.detector.backbone.type == 'RMT'
+    assert cfg.model.detector.neck.in_channels == [64, 128, 256, 512]
+    for preprocessor in (cfg.model.detector.data_preprocessor,
+                         cfg.model.data_preprocessor.data_preprocessor):
+        assert {k: preprocessor[k] for k in IMAGENET} == IMAGENET

@@ -3,7 +3,9 @@ families it covers, a record written per entry and resumed, the page and the REA
 rendered from it, one real entry end to end; and docs/compatibility.json covers every family of
 the installed mmdet and mmseg."""
 import json
+import os
 import os.path as osp
+import time
 
 import pytest
 
@@ -35,12 +37,14 @@ def test_every_family_is_an_entry():
 
 
 def _fake(rows):
+    """A stand-in for run_many: the given rows (default works), the calls recorded."""
     calls = []
 
-    def run(entry, backbone, size, timeout):
-        calls.append((entry.family, backbone, size))
-        return dict(rows.get((entry.family, backbone), dict(outcome='works')))
-    return run, calls
+    def run_many(tasks, jobs, timeout):
+        for index, (entry, backbone, size) in enumerate(tasks):
+            calls.append((entry.family, backbone, size))
+            yield index, dict(rows.get((entry.family, backbone), dict(outcome='works')))
+    return run_many, calls
 
 
 def test_record_is_written_per_entry_and_resumed(tmp_path, monkeypatch):
@@ -48,11 +52,11 @@ def test_record_is_written_per_entry_and_resumed(tmp_path, monkeypatch):
     failure = dict(outcome='fails', fault='framework', field='model.backbone.out_indices',
                    reason='model.backbone.out_indices: the framework reads 5 levels')
     run, calls = _fake({('unet', 'rmt-tiny'): failure})
-    monkeypatch.setattr(compat, 'run_isolated', run)
+    monkeypatch.setattr(compat, 'run_many', run)
     out = str(tmp_path / 'matrix.json')
     record = run_matrix(entries, out, ['--out', out], log=lambda line: None)
     assert json.load(open(out)) == record
-    assert calls == [(f, b, s) for f, s in (('dino', 256), ('unet', 128)) for b in MATRIX_BACKBONES]
+    assert calls == [(f, b, s) for f, s in (('dino', 256), ('unet', 64)) for b in MATRIX_BACKBONES]
     assert [r['outcome'] for r in record['rows'] if r['family'] == 'bytetrack'] == ['skipped'] * 2
     # A second run finds every entry recorded; --redo runs them again.
     calls.clear()
@@ -71,7 +75,7 @@ def test_page_and_summary(tmp_path, monkeypatch, capsys):
     run, _ = _fake({('carafe', b): stock for b in MATRIX_BACKBONES} |
                    {('unet', 'restv2-tiny'): dict(outcome='fails', fault='framework',
                                                   field='model.backbone.out_indices', reason='x')})
-    monkeypatch.setattr(compat, 'run_isolated', run)
+    monkeypatch.setattr(compat, 'run_many', run)
     out = str(tmp_path / 'matrix.json')
     record = run_matrix(entries, out, ['--out', out], log=lambda line: None)
     assert matrix_summary(record) == (
@@ -89,13 +93,52 @@ def test_page_and_summary(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_one_entry_end_to_end():
-    """RTMDet-tiny with RMT-T in a child process at 64x64: one training step and one inference."""
-    entry = matrix_entries(only=['rtmdet'])[0]
-    row = compat.run_isolated(entry, 'rmt-tiny', 64, timeout=900)
-    assert row['outcome'] == 'works', row
-    assert row['out_indices'] == [1, 2, 3] and 'model.neck.in_channels' in row['rewritten']
-    assert row['losses']['loss_cls'] > 0
+def test_an_entry_end_to_end():
+    """RTMDet-tiny with RMT-T at 64x64 in a child process: one training step and one inference;
+    UNet beside it is refused with the field."""
+    rtmdet, unet = matrix_entries(only=['rtmdet'])[0], matrix_entries(only=['mmseg/unet'])[0]
+    rows = dict(compat.run_many([(rtmdet, 'rmt-tiny', 64), (unet, 'rmt-tiny', 64)], jobs=2))
+    assert rows[0]['outcome'] == 'works', rows[0]
+    assert rows[0]['out_indices'] == [1, 2, 3] and 'model.neck.in_channels' in rows[0]['rewritten']
+    assert rows[0]['losses']['loss_cls'] > 0
+    assert rows[1]['field'] == 'model.backbone.out_indices'  # UNet reads strides 1 and 2
+
+
+def test_a_child_that_hangs_or_dies_gets_a_row(monkeypatch):
+    def run_entry(entry, backbone, size):
+        if backbone == 'hang':
+            time.sleep(60)
+        os._exit(3)
+    monkeypatch.setattr(compat, 'run_entry', run_entry)  # the forked children inherit it
+    entry = matrix_entries(only=['atss'])[0]
+    start = time.time()
+    rows = dict(compat.run_many([(entry, 'hang', 64), (entry, 'die', 64)], jobs=2, timeout=2))
+    assert time.time() - start < 30
+    assert rows == {0: dict(outcome='fails', fault='unknown', reason='no result within 2 s'),
+                    1: dict(outcome='fails', fault='unknown', reason='the process died (exit code 3)')}
+
+
+@pytest.mark.slow
+def test_a_stock_op_without_cpu_kernel_is_the_stock_frameworks_fault():
+    """CARAFE upsampling (mmcv) has no CPU kernel: ours fails where the stock config fails."""
+    entry = matrix_entries(only=['carafe'])[0]
+    row = compat.run_entry(entry, 'rmt-tiny', 64)
+    assert (row['outcome'], row['fault']) == ('fails', 'stock'), row
+    assert row['where'].startswith('mmcv/ops/carafe.py') and row['stock_where'] == row['where']
+
+
+@pytest.mark.slow
+def test_a_level_without_gradient_fails_where_ddp_would():
+    """RetinaNet's FPN starts at stride 8: level 0's output norm gets no gradient, which DDP
+    refuses unless find_unused_parameters (which the swap sets)."""
+    from restv2_mm.apis import load_config, swap_backbone
+    from restv2_mm.cli import smoke_step
+    narrow = dict(type='ResTv2', arch=dict(embed_dims=[32, 64, 128, 256], depths=[1, 1, 1, 1],
+                                           num_heads=[1, 2, 4, 8], sr_ratios=[8, 4, 2, 1]))
+    cfg = swap_backbone(load_config('mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'), narrow)
+    assert cfg.find_unused_parameters is True
+    with pytest.raises(RuntimeError, match=r"2 backbone parameters got no gradient \(\['norm0.bias'"):
+        smoke_step(cfg, 64, find_unused=False)
 
 
 def test_the_record_covers_every_family():

@@ -4,7 +4,7 @@ on the CPU at a small input (synthetic images and labels), the outcome recorded 
 
     python tools/analysis_tools/compat_matrix.py --out docs/compatibility.json
         [--families rtmdet mmseg/segformer ...] [--backbones restv2-tiny rmt-tiny]
-        [--size 128] [--timeout 1200] [--redo]
+        [--size 64] [--jobs 1] [--timeout 1200] [--redo]
     python tools/analysis_tools/compat_matrix.py --render docs/compatibility.json [--summary]
 
 The record is written after every entry: an interrupted run continues where it stopped (--redo
@@ -34,7 +34,9 @@ def parse_args(argv=None):
     parser.add_argument('--backbones', nargs='+', default=list(MATRIX_BACKBONES),
                         choices=sorted(SWAP_BACKBONES), metavar='NAME',
                         help=f'our backbones to swap in (default: {" ".join(MATRIX_BACKBONES)})')
-    parser.add_argument('--size', type=int, default=128, help='input side in pixels')
+    parser.add_argument('--size', type=int, default=64,
+                        help='input side in pixels (families that need more have their own)')
+    parser.add_argument('--jobs', type=int, default=1, help='entries run at the same time')
     parser.add_argument('--timeout', type=float, default=1200, help='seconds per entry')
     parser.add_argument('--redo', action='store_true', help='run entries already recorded again')
     parser.add_argument('--render', metavar='FILE.json',
@@ -46,6 +48,8 @@ def parse_args(argv=None):
         parser.error('give --out FILE.json (or --render FILE.json)')
     if args.summary and not args.render:
         parser.error('--summary goes with --render FILE.json')
+    if args.jobs < 1:
+        parser.error(f'--jobs must be at least 1, got {args.jobs}')
     if args.size < 32:
         parser.error(f'--size must be at least 32 (a stride-32 level of one pixel), got {args.size}')
     return args
@@ -62,7 +66,7 @@ def main(argv=None):
     if not entries:
         raise SystemExit(f'--families {args.families}: no such family in mmdet or mmseg')
     run_matrix(entries, args.out, argv, backbones=args.backbones, size=args.size,
-               timeout=args.timeout, redo=args.redo)
+               timeout=args.timeout, redo=args.redo, jobs=args.jobs)
 
 
 if __name__ == '__main__':
