@@ -19,6 +19,7 @@ from mmengine.registry import DefaultScope
 # stage halves the resolution; see :class:`restv2_mm.models.MultiScaleBackbone`).
 OUR_STRIDES = (4, 8, 16, 32)
 PROBE_SIZE = 256  # a multiple of 64: every stride up to 64 divides it exactly (on the meta device)
+CPU_PROBE_SIZE = 128
 
 
 class SwapError(ValueError):
@@ -76,7 +77,7 @@ def stock_levels(backbone: dict, scope: str) -> Levels:
     no arithmetic) at S = 256, else at the backbone's ``img_size`` (BEiT's relative position
     tables fix it); a module that needs real values to be built (a ViT's drop-path rates) is
     built on the CPU, and one that needs them to run (mmcv's deformable convs) runs on the CPU at
-    S = 64, else at ``img_size``.
+    S = 128, else 256, else ``img_size``.
 
     Args:
         backbone: ``model.backbone`` of a stock config (``mmdet``, ``mmseg``, ``mmpretrain`` types).
@@ -100,7 +101,8 @@ def stock_levels(backbone: dict, scope: str) -> Levels:
             errors.append(e)
             continue
         sizes = [PROBE_SIZE] + ([img_size] if img_size else [])
-        runs = [(size, 'meta') for size in sizes] + [(64, 'cpu')] + [(size, 'cpu') for size in sizes[1:]]
+        # On the CPU small first (cheap), then 256: mmcv's deformable convs refuse 2x2 maps.
+        runs = [(size, 'meta') for size in sizes] + [(size, 'cpu') for size in (CPU_PROBE_SIZE, *sizes)]
         for size, device in runs:
             if build_on == 'meta' and device == 'cpu':
                 break  # a meta model has no values to run on the CPU: build it there

@@ -3,7 +3,7 @@ training step on a synthetic batch and the compatibility matrix built on it."""
 from .args import add_common_args, add_unsafe_load_arg, apply_unsafe_load, parse_common_args
 from .checks import check_whole_model_checkpoint
 from .compat_families import matrix_entries
-from .compat_matrix import MATRIX_BACKBONES, MATRIX_RECORD_KEYS, run_matrix
+from .compat_matrix import MATRIX_BACKBONES, MATRIX_RECORD_KEYS, MATRIX_SIZE, run_matrix
 from .compat_page import matrix_summary, render_matrix
 from .config import apply_common_args
 from .distributed import revert_sync_bn_cfg, setup_cpu_distributed
@@ -18,7 +18,7 @@ def collect_env_main(argv=None):
     return main(argv)
 
 
-__all__ = ['MATRIX_BACKBONES', 'MATRIX_RECORD_KEYS', 'add_common_args', 'add_unsafe_load_arg',
+__all__ = ['MATRIX_BACKBONES', 'MATRIX_RECORD_KEYS', 'MATRIX_SIZE', 'add_common_args', 'add_unsafe_load_arg',
            'apply_common_args', 'apply_unsafe_load', 'check_whole_model_checkpoint', 'collect_env_main',
            'is_complete_checkpoint', 'latest_checkpoint', 'matrix_entries', 'matrix_summary',
            'parse_common_args', 'render_matrix', 'revert_sync_bn_cfg', 'run_matrix',

@@ -28,7 +28,7 @@ from ..utils import read_json, write_json
 from .compat_families import Entry
 
 MATRIX_BACKBONES = ('restv2-tiny', 'rmt-tiny')
-SIZE = 64
+MATRIX_SIZE = 128  # at 64, stride-32..128 maps of 2x2 and less fail mmcv's deformable convs
 TIMEOUT = 1200  # seconds per entry: the largest stock models build slowly on a shared CPU
 MATRIX_RECORD_KEYS = ('argv', 'rows')
 
@@ -114,7 +114,7 @@ def run_many(tasks: Sequence[Tuple[Entry, str, int]], jobs: int = 1,
                 proc.start()
                 child.close()
                 running[conn] = (index, proc, time.time())
-            ready = wait(list(running), timeout=5)
+            ready = wait(list(running), timeout=min(5, timeout))
             for conn in list(running):
                 index, proc, start = running[conn]
                 if conn not in ready and time.time() - start < timeout:
@@ -123,7 +123,8 @@ def run_many(tasks: Sequence[Tuple[Entry, str, int]], jobs: int = 1,
                     row = conn.recv() if conn in ready else None
                 except EOFError:  # the child died before sending
                     row = None
-                proc.join(5)
+                if conn in ready:  # it has sent its row (or died): let it finish
+                    proc.join(5)
                 if proc.is_alive():
                     proc.kill()
                     proc.join()
@@ -169,7 +170,7 @@ def _versions() -> Dict[str, str]:
 
 
 def run_matrix(entries: List[Entry], out: str, argv: Sequence[str], backbones=MATRIX_BACKBONES,
-               size: int = SIZE, timeout: float = TIMEOUT, redo: bool = False, jobs: int = 1,
+               size: int = MATRIX_SIZE, timeout: float = TIMEOUT, redo: bool = False, jobs: int = 1,
                log: Callable[[str], None] = print) -> Dict:
     """Run every entry with every backbone not yet in the record at ``out`` (all with ``redo``),
     ``jobs`` at a time (:func:`run_many`), writing the record after each

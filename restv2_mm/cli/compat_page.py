@@ -1,10 +1,11 @@
 """The compatibility matrix's record rendered: one table per library, the reasons of the failures,
 the skipped families, and the one-line summary README.md quotes (:mod:`.compat_matrix`)."""
 import re
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from ..utils import markdown_table, record_header
-from .compat_matrix import family_outcomes, selected
+from .compat_families import Entry
+from .compat_matrix import family_outcomes, row_key, selected
 
 # mmcv's message for an op without a CPU kernel, and the like.
 CUDA_ONLY = re.compile(r'for device cpu not found|only supports? (CUDA|GPU)|requires CUDA', re.I)
@@ -79,9 +80,16 @@ def _reasons(record: Dict, library: str) -> str:
     return '\n'.join(lines) + '\n' if lines else 'None.\n'
 
 
-def render_matrix(record: Dict) -> str:
+def not_run(record: Dict, entries: Sequence[Entry]) -> List[Entry]:
+    """The entries without a row for every backbone of ``record`` (a run not yet complete)."""
+    keys = {row_key(r) for r in record['rows']}
+    return [e for e in entries
+            if any((e.library, e.family, e.config, b) not in keys for b in _backbones(record))]
+
+
+def render_matrix(record: Dict, entries: Optional[Sequence[Entry]] = None) -> str:
     """The page's tables: per library the representatives, the extra variants, why each failure
-    failed; then the skipped families."""
+    failed; then the skipped families and, given the matrix's ``entries``, those not run yet."""
     backbones = _backbones(record)
     versions = ', '.join(f'{k} {v}' for k, v in record.get('versions', {}).items() if k != 'torch')
     parts = [record_header(record, 'tools/analysis_tools/compat_matrix.py').replace(
@@ -95,11 +103,19 @@ def render_matrix(record: Dict) -> str:
                       if r['outcome'] == 'skipped'})
     parts.append('#### Skipped\n\n' + markdown_table(['library', 'family', 'why'],
                                                      [[lib, fam, why] for lib, fam, why in skipped]))
+    pending = not_run(record, entries or [])
+    if pending:
+        names = ', '.join(f'{e.library}/{e.family}' + (f' (`{e.config}`)' if e.config else '')
+                          for e in pending)
+        parts.append(f'#### Not run yet\n\n{len(pending)} of the {len(entries)} entries, which `make matrix` '
+                     f'runs next: {names}.\n')
     return '\n'.join(parts)
 
 
-def matrix_summary(record: Dict, link: str = 'docs/compatibility.md') -> str:
-    """One line: in how many families of each library every backbone of the record works."""
+def matrix_summary(record: Dict, link: str = 'docs/compatibility.md',
+                   entries: Optional[Sequence[Entry]] = None) -> str:
+    """One line: in how many families of each library every backbone of the record works (and,
+    given the matrix's ``entries``, how many are not run yet)."""
     backbones = _backbones(record)
     counts = []
     for library in ('mmdet', 'mmseg'):
@@ -108,5 +124,8 @@ def matrix_summary(record: Dict, link: str = 'docs/compatibility.md') -> str:
         works = sum(all(x == 'works' for x in o) for o in outcomes.values())
         counts.append(f'{works} of the {len(outcomes)} {LIBRARY_WORDS[library]}')
     names = ' and '.join(backbone_title(b) for b in backbones)
+    pending = len(not_run(record, entries or []))
+    pending = f' ({pending} of the {len(entries or [])} entries not run yet)' if pending else ''
     return (f'{names} swapped into stock configs (`tools/misc/swap_backbone.py`) train and infer in '
-            f'{counts[0]} and {counts[1]} that train on images ([the compatibility matrix]({link})).\n')
+            f'{counts[0]} and {counts[1]} that train on images{pending} '
+            f'([the compatibility matrix]({link})).\n')

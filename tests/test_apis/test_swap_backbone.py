@@ -219,3 +219,31 @@ def test_a_semi_supervised_wrapper_swaps_its_detector():
     for preprocessor in (cfg.model.detector.data_preprocessor,
                          cfg.model.data_preprocessor.data_preprocessor):
         assert {k: preprocessor[k] for k in IMAGENET} == IMAGENET
+
+
+def _small_vit_config(neck, outs):
+    """An mmseg config of a small ViT (stride 16) under ``neck`` and a UPerHead, as SETR/BEiT-style
+    configs are built."""
+    head = dict(type='UPerHead', in_channels=[64] * len(outs), in_index=list(range(len(outs))),
+                channels=32, num_classes=4)
+    return Config(dict(default_scope='mmseg', model=dict(
+        type='EncoderDecoder', data_preprocessor=dict(type='SegDataPreProcessor', **IMAGENET),
+        backbone=dict(type='VisionTransformer', img_size=64, embed_dims=64, num_layers=4,
+                      num_heads=2, out_indices=outs),
+        neck=neck, decode_head=head)))
+
+
+def test_vit_necks_keep_their_output_strides():
+    """MultiLevelNeck resizes a ViT's stride-16 maps by its scales: 16/2 = 8 and 16/0.5 = 32.
+    Our levels in their place (by depth: strides 16, 32) need scales 2 and 1 for the same
+    output strides. Feature2Pyramid only makes that pyramid, keeping the widths: it goes, and the
+    head reads our levels."""
+    mln = dict(type='MultiLevelNeck', in_channels=[64, 64], out_channels=64, scales=[2, 0.5])
+    plan = plan_swap(_small_vit_config(mln, (1, 3)), backbone_config('rmt-tiny'))
+    assert plan.out_indices == (2, 3) and plan.notes  # matched by depth, said in a note
+    cfg = plan.apply(_small_vit_config(mln, (1, 3)))
+    assert cfg.model.neck.scales == [2, 1] and cfg.model.neck.in_channels == [256, 512]
+    assert cfg.model.decode_head.in_channels == [64, 64]  # reads the neck, unchanged
+    f2p = dict(type='Feature2Pyramid', embed_dim=64, rescales=[4, 2, 1, 0.5])
+    cfg = swap_backbone(_small_vit_config(f2p, (0, 1, 2, 3)), 'rmt-tiny')
+    assert cfg.model.neck is None and cfg.model.decode_head.in_channels == [64, 128, 256, 512]

@@ -4,7 +4,7 @@ on the CPU at a small input (synthetic images and labels), the outcome recorded 
 
     python tools/analysis_tools/compat_matrix.py --out docs/compatibility.json
         [--families rtmdet mmseg/segformer ...] [--backbones restv2-tiny rmt-tiny]
-        [--size 64] [--jobs 1] [--timeout 1200] [--redo]
+        [--size 128] [--jobs 1] [--timeout 1200] [--redo]
     python tools/analysis_tools/compat_matrix.py --render docs/compatibility.json [--summary]
 
 The record is written after every entry: an interrupted run continues where it stopped (--redo
@@ -18,6 +18,7 @@ from restv2_mm.apis import SWAP_BACKBONES
 from restv2_mm.cli import (
     MATRIX_BACKBONES,
     MATRIX_RECORD_KEYS,
+    MATRIX_SIZE,
     matrix_entries,
     matrix_summary,
     render_matrix,
@@ -34,7 +35,7 @@ def parse_args(argv=None):
     parser.add_argument('--backbones', nargs='+', default=list(MATRIX_BACKBONES),
                         choices=sorted(SWAP_BACKBONES), metavar='NAME',
                         help=f'our backbones to swap in (default: {" ".join(MATRIX_BACKBONES)})')
-    parser.add_argument('--size', type=int, default=64,
+    parser.add_argument('--size', type=int, default=MATRIX_SIZE,
                         help='input side in pixels (families that need more have their own)')
     parser.add_argument('--jobs', type=int, default=1, help='entries run at the same time')
     parser.add_argument('--timeout', type=float, default=1200, help='seconds per entry')
@@ -60,7 +61,9 @@ def main(argv=None):
     args = parse_args(argv)
     if args.render:
         record = read_json(args.render, MATRIX_RECORD_KEYS)
-        print(matrix_summary(record) if args.summary else render_matrix(record), end='')
+        entries = matrix_entries()  # those of the installed libraries not in the record are listed
+        print(matrix_summary(record, entries=entries) if args.summary else render_matrix(record, entries),
+              end='')
         return
     entries = matrix_entries(only=args.families)
     if not entries:
