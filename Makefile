@@ -42,11 +42,13 @@ demo-seg: env
 	$(PY) tools/train.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py --work-dir work_dirs/demo_ade
 	$(PY) tools/misc/predict.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py work_dirs/demo_ade/iter_40.pth \
 	    $${RESTV2_DATA:-../shared/data}/ade_mini/images/validation/ADE_val_00000001.jpg --out work_dirs/demo_ade/prediction.png
+	$(PY) tools/analysis_tools/summarize_runs.py work_dirs/demo_ade --out work_dirs/demo_ade/summary.json
 demo-camvid: env
 	$(PY) tools/train.py configs/mmseg/demo/upernet_restv2_t_camvid_mini.py --work-dir work_dirs/demo_camvid
 	$(PY) tools/analysis_tools/summarize_runs.py work_dirs/demo_camvid
 demo-cls: env
 	$(PY) tools/train.py configs/mmpretrain/demo/restv2_t_imagenet_mini.py --work-dir work_dirs/demo_imagenet
+	$(PY) tools/analysis_tools/summarize_runs.py work_dirs/demo_imagenet --out work_dirs/demo_imagenet/summary.json
 demo-rmt: env
 	$(PY) tools/train.py configs/mmdet/demo/mask_rcnn_rmt_t_coco_mini.py --work-dir work_dirs/demo_rmt
 	$(PY) tools/analysis_tools/summarize_runs.py work_dirs/demo_rmt

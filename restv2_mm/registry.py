@@ -8,10 +8,16 @@ import importlib
 import os.path as osp
 
 from mmengine.fileio import register_backend
-from mmengine.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, WEIGHT_INITIALIZERS
+from mmengine.registry import (
+    DATA_SAMPLERS,
+    HOOKS,
+    MODELS,
+    OPTIM_WRAPPER_CONSTRUCTORS,
+    WEIGHT_INITIALIZERS,
+)
 
 from .engine.atomic_backend import AtomicLocalBackend
-from .engine.hooks import RNGStateHook
+from .engine.hooks import RNGStateHook, SeededSampler
 from .models import RMT, ResTv1, ResTv2, RMTClsNeck, RMTSwin, build_pvt_emsav2
 from .models.utils import PretrainedWeights
 from .utils.paths import mim_root
@@ -33,7 +39,7 @@ NECKS = (('RMTClsNeck', RMTClsNeck), )
 def register_all() -> list:
     """Register the backbones (ResTv2, ResTv1, RMT, RMTSwin, PVTEMSAv2) and necks in mmengine's root and
     every installed library's MODELS registry; ``ResTv2LearningRateDecayOptimizerConstructor``,
-    ``RNGStateHook`` and the
+    ``RNGStateHook``, the ``SeededSampler`` and the
     ``PretrainedWeights`` initializer in mmengine's root registries, which the mmdet, mmseg and
     mmpretrain registries search as their parent; and the ``'atomic_local'`` file backend
     (checkpoint ``backend_args``).
@@ -48,6 +54,7 @@ def register_all() -> list:
     else:
         OPTIM_WRAPPER_CONSTRUCTORS.register_module(module=decay, force=True)
     HOOKS.register_module(module=RNGStateHook, force=True)
+    DATA_SAMPLERS.register_module(module=SeededSampler, force=True)
     WEIGHT_INITIALIZERS.register_module(module=PretrainedWeights, force=True)
     register_backend('atomic_local', AtomicLocalBackend, force=True)
     register_safe_local_loader()

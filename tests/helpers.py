@@ -1,12 +1,15 @@
 """What many tests share: the repository's paths, running a tool as a user would, importing a
-tool's module to call its functions, and counting what autograd keeps for backward.
+tool's module to call its functions, the names a brace pattern of the docs stands for, counting
+what autograd keeps for backward, and capturing what mmengine logs.
 
 Importable from every test module: tests/conftest.py puts this folder on ``sys.path`` (pytest's
 importlib mode does not).
 """
 import importlib.util
+import itertools
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 from typing import Optional, Sequence
@@ -23,6 +26,13 @@ def load_tool(path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def expand(path: str) -> list:
+    """The names a brace pattern of the docs stands for: `a_{x,y}.py` -> [`a_x.py`, `a_y.py`]."""
+    parts = re.split(r'\{([^}]*)\}', path)
+    choices = [[p] if i % 2 == 0 else p.split(',') for i, p in enumerate(parts)]
+    return [''.join(c) for c in itertools.product(*choices)]
 
 
 def run_tool(args: Sequence, *, data_root: Optional[str] = None, check: bool = True,
@@ -70,3 +80,20 @@ def saved_numels(fn, params):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         fn()
     return sum(numels.values())
+
+
+def logged(fn) -> str:
+    """What ``fn()`` logs to mmengine's current logger (e.g. a checkpoint loaded by init_weights)."""
+    import io
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    try:
+        fn()
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()

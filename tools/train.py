@@ -21,6 +21,7 @@ from restv2_mm.apis import check_data_roots
 from restv2_mm.cli import (
     add_common_args,
     apply_common_args,
+    check_pretrained_given,
     check_whole_model_checkpoint,
     parse_common_args,
 )
@@ -41,6 +42,7 @@ def main(argv=None):
     cfg = apply_common_args(Config.fromfile(args.config), args)
     loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') else [])
     check_data_roots(cfg, loaders)
+    check_pretrained_given(cfg)
     if cfg.get('load_from') and not cfg.get('resume'):
         check_whole_model_checkpoint(cfg.load_from, cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -2,8 +2,8 @@
 # detect/configs/RMT/casrcnn_s_3x.py): the recipe of cascade_mask_rcnn_rmt_t_3x.py with
 # stochastic depth 0.15; AdamW lr 4e-4.
 _base_ = './cascade_mask_rcnn_rmt_t_3x.py'
-pretrained = None  # ImageNet RMT-S checkpoint; None = random init
+pretrained = None  # ImageNet RMT-S checkpoint; required (see the T config)
 model = dict(
     backbone=dict(arch='small', drop_path_rate=0.15,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     neck=dict(in_channels=[64, 128, 256, 512]))

@@ -14,8 +14,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
 
-# Path to an ImageNet RMT-T checkpoint (the official release loads as it is); None = random init,
-# which the log reports. Also settable as --cfg-options model.backbone.init_cfg.checkpoint=PATH.
+# Path to an ImageNet RMT-T checkpoint (the official release loads as it is).
+# Required: training refuses to start while it is None. Give it with --cfg-options pretrained=PATH
+# (tools/train.py) or model.backbone.init_cfg.checkpoint=PATH (any OpenMMLab tool); to train from
+# random weights on purpose, model.backbone.init_cfg.required=False.
 pretrained = None
 
 
@@ -41,7 +43,7 @@ model = dict(
         # The official backbone hard-codes SyncBatchNorm, which its norm_eval=True does not catch.
         conv_norm_cfg=dict(type='SyncBN'),
         norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     neck=dict(in_channels=[64, 128, 256, 512]),
     roi_head=dict(bbox_head=[_box_head([0.1, 0.1, 0.2, 0.2]),
                              _box_head([0.05, 0.05, 0.1, 0.1]),
@@ -89,5 +91,8 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[27, 33],
          gamma=0.1),
 ]
+# Every official detection file: checkpoint_config = dict(max_keep_ckpts=1) over the runtime's
+# interval=1, a checkpoint every epoch, only the last kept.
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))
 # 8 GPUs x 2 images; mmdet's --auto-scale-lr rescales the lr for another total batch.
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -11,8 +11,10 @@ _base_ = [
 custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
 
 # ImageNet ResTv2-T checkpoint (official release, converted, or this repo's 224 run). Its non-EMA
-# weights are taken, as convert_to_d2.py (["model"]) and appendix C.2 do. None = random init,
-# which the log reports. Also settable as --cfg-options model.backbone.init_cfg.checkpoint=PATH.
+# weights are taken, as convert_to_d2.py (["model"]) and appendix C.2 do.
+# Required: training refuses to start while it is None. Give it with --cfg-options pretrained=PATH
+# (tools/train.py) or model.backbone.init_cfg.checkpoint=PATH (any OpenMMLab tool); to train from
+# random weights on purpose, model.backbone.init_cfg.required=False.
 pretrained = None
 
 model = dict(
@@ -22,7 +24,7 @@ model = dict(
         arch='tiny',
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=False)),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     neck=dict(in_channels=[96, 192, 384, 768]))
 
 train_pipeline = [

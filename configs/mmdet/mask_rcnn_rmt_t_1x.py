@@ -11,8 +11,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
 
-# Path to an ImageNet RMT-T checkpoint (the official release loads as it is); None = random init,
-# which the log reports. Also settable as --cfg-options model.backbone.init_cfg.checkpoint=PATH.
+# Path to an ImageNet RMT-T checkpoint (the official release loads as it is).
+# Required: training refuses to start while it is None. Give it with --cfg-options pretrained=PATH
+# (tools/train.py) or model.backbone.init_cfg.checkpoint=PATH (any OpenMMLab tool); to train from
+# random weights on purpose, model.backbone.init_cfg.required=False.
 pretrained = None
 
 model = dict(
@@ -26,7 +28,7 @@ model = dict(
         # nn.BatchNorm2d), which SyncBatchNorm is not, so its BatchNorms train: norm_eval=False.
         conv_norm_cfg=dict(type='SyncBN'),
         norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     neck=dict(in_channels=[64, 128, 256, 512]))
 
 train_dataloader = dict(batch_size=2, num_workers=2)
@@ -38,5 +40,8 @@ optim_wrapper = dict(
     loss_scale='dynamic',
     optimizer=dict(_delete_=True, type='AdamW', lr=4e-4, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}))
+# Every official detection file: checkpoint_config = dict(max_keep_ckpts=1) over the runtime's
+# interval=1, a checkpoint every epoch, only the last kept.
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))
 # 8 GPUs x 2 images; mmdet's --auto-scale-lr rescales the lr for another total batch.
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -13,8 +13,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
 
-# Path to an ImageNet RMT-T checkpoint (the official release loads as it is); None = random init,
-# which the log reports. Also settable as --cfg-options model.backbone.init_cfg.checkpoint=PATH.
+# Path to an ImageNet RMT-T checkpoint (the official release loads as it is).
+# Required: training refuses to start while it is None. Give it with --cfg-options pretrained=PATH
+# (tools/train.py) or model.backbone.init_cfg.checkpoint=PATH (any OpenMMLab tool); to train from
+# random weights on purpose, model.backbone.init_cfg.required=False.
 pretrained = None
 
 model = dict(
@@ -28,7 +30,7 @@ model = dict(
         # The official backbone hard-codes SyncBatchNorm, which its norm_eval=True does not catch.
         conv_norm_cfg=dict(type='SyncBN'),
         norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     neck=dict(in_channels=[64, 128, 256, 512], start_level=1, add_extra_convs='on_input',
               num_outs=5))
 
@@ -42,5 +44,8 @@ optim_wrapper = dict(
 # Stage 1's output norm gets no gradient (FPN start_level=1): find_unused_parameters=True as in
 # the official file.
 find_unused_parameters = True
+# Every official detection file: checkpoint_config = dict(max_keep_ckpts=1) over the runtime's
+# interval=1, a checkpoint every epoch, only the last kept.
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))
 # 8 GPUs x 2 images; mmdet's --auto-scale-lr rescales the lr for another total batch.
 auto_scale_lr = dict(enable=False, base_batch_size=16)

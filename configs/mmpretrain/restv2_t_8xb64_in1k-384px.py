@@ -6,8 +6,8 @@ _base_ = './restv2_t_8xb256_in1k.py'
 
 # The 224 checkpoint to start from (official release, converted, or this repo's 224 run). As
 # main.py --finetune (--model_key model|module) it takes the non-EMA weights, backbone and head.
-# Required: init_weights() raises a ValueError while it is None. To train from random init on
-# purpose, set required=False in both init_cfg below.
+# Required: training refuses to start while it is None; --cfg-options pretrained=PATH (tools/train.py)
+# fills both init_cfg below. To train from random init on purpose, set required=False in both.
 pretrained = None
 model = dict(
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model',

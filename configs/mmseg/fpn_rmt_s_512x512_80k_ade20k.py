@@ -2,8 +2,8 @@
 # segmentation/configs/RMT/RMT_FPN_s_1x.py): the recipe of fpn_rmt_t_512x512_80k_ade20k.py with
 # stochastic depth 0.15.
 _base_ = './fpn_rmt_t_512x512_80k_ade20k.py'
-pretrained = None  # ImageNet RMT-S checkpoint; None = random init
+pretrained = None  # ImageNet RMT-S checkpoint; required (see the T config)
 model = dict(
     backbone=dict(arch='small', drop_path_rate=0.15,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     neck=dict(in_channels=[64, 128, 256, 512]))

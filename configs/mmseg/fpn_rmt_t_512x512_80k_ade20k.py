@@ -13,7 +13,11 @@ _base_ = [
 ]
 custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
 crop_size = (512, 512)
-pretrained = None  # ImageNet RMT-T checkpoint (the official release loads as it is); None = random
+# ImageNet RMT-T checkpoint (the official release loads as it is).
+# Required: training refuses to start while it is None. Give it with --cfg-options pretrained=PATH
+# (tools/train.py) or model.backbone.init_cfg.checkpoint=PATH (any OpenMMLab tool); to train from
+# random weights on purpose, model.backbone.init_cfg.required=False.
+pretrained = None
 model = dict(
     pretrained=None,
     data_preprocessor=dict(size=crop_size),
@@ -26,7 +30,7 @@ model = dict(
         # Official: SyncBatchNorm, which its norm_eval=True does not catch (see docs/rmt.md).
         conv_norm_cfg=dict(type='SyncBN'),
         norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model')),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=256, num_outs=4),
     decode_head=dict(num_classes=150))
 

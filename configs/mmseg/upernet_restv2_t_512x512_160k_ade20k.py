@@ -12,7 +12,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['restv2_mm'], allow_failed_imports=False)
 crop_size = (512, 512)
-# ImageNet ResTv2-T checkpoint; its non-EMA weights are taken (appendix C.2). None = random init.
+# ImageNet ResTv2-T checkpoint; its non-EMA weights are taken (appendix C.2).
+# Required: training refuses to start while it is None. Give it with --cfg-options pretrained=PATH
+# (tools/train.py) or model.backbone.init_cfg.checkpoint=PATH (any OpenMMLab tool); to train from
+# random weights on purpose, model.backbone.init_cfg.required=False.
 pretrained = None
 model = dict(
     pretrained=None,
@@ -22,7 +25,7 @@ model = dict(
         type='ResTv2',
         arch='tiny',
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=False)),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, weights='model', required=True)),
     decode_head=dict(in_channels=[96, 192, 384, 768], num_classes=150),
     auxiliary_head=dict(in_channels=384, num_classes=150))
 

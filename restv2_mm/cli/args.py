@@ -8,12 +8,24 @@ from mmengine.config import DictAction
 from ..utils import UNSAFE_LOAD_ENV
 
 
+class CfgOptionsAction(DictAction):
+    """mmengine's ``DictAction`` (``key=value`` items into a dict), which fails on an item without
+    ``=`` with a bare "not enough values to unpack": this one names the item (argparse exits 2)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        bad = [v for v in values if '=' not in v]
+        if bad:
+            parser.error(f'{option_string} takes key=value items (e.g. train_cfg.max_iters=10), '
+                         f'got {bad[0]!r}')
+        super().__call__(parser, namespace, values, option_string)
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the flags every OpenMMLab tool shares: ``--work-dir``, ``--cfg-options``,
     ``--launcher`` and ``--local_rank`` (torch.distributed.launch passes the latter); and
     ``--unsafe-load``."""
     parser.add_argument('--work-dir', help='the dir to save logs, checkpoints and metrics')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings, key=value (e.g. train_cfg.max_iters=10)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)

@@ -10,6 +10,7 @@ against its data (``tests/test_docs``). Checkpoints go through the same writer
 import json
 import os
 import os.path as osp
+import shlex
 import tempfile
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
@@ -110,9 +111,10 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]],
 
 
 def command_line(tool: str, argv: Sequence[str], env: Optional[Mapping[str, str]] = None) -> str:
-    """The command that made a record, as a page quotes it: ``ENV=V python TOOL ARGV...``."""
+    """The command that made a record, as a page quotes it: ``ENV=V python TOOL ARGV...``, each
+    argument quoted where the shell needs it (a regular expression such as ``'^(A|B)$'``)."""
     prefix = ''.join(f'{k}={v} ' for k, v in (env or {}).items())
-    return f'{prefix}python {tool} {" ".join(argv)}'.rstrip()
+    return f'{prefix}python {tool} {shlex.join(argv)}'.rstrip()
 
 
 def record_header(record: Mapping[str, Any], tool: str) -> str:

@@ -4,6 +4,7 @@ torch, which has no ``add_safe_globals``)."""
 import os
 import pickle
 import re
+import zipfile
 from typing import Any
 
 import torch
@@ -36,32 +37,35 @@ def unsafe_global_message(path: str, error: Exception) -> str:
             f'({type(error).__name__}: {str(error).splitlines()[0]})')
 
 
-def safe_torch_load(path: str, map_location: Any = 'cpu') -> Any:
+def safe_torch_load(path: str, map_location: Any = 'cpu', mmap: bool = False) -> Any:
     """``torch.load`` that builds only tensors, plain containers and the allowed globals, on every
     supported torch; full unpickling only where the user turned it on
     (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` / ``--unsafe-load``).
 
     torch >= 2.4: ``weights_only=True`` with :data:`~.safe_globals.SAFE_GLOBALS` registered; older
-    torch: the same list through :mod:`.restricted_pickle` (``pickle_module=``).
+    torch: the same list through :mod:`.restricted_pickle` (``pickle_module=``). ``mmap`` maps the
+    tensors' storage instead of reading it (to read a large checkpoint's metadata only).
 
     Raises:
         pickle.UnpicklingError: a global outside the list ('Unsupported global: GLOBAL x ...').
         Exception: whatever torch raises for an unreadable file.
     """
+    extra = dict(mmap=True) if mmap else {}
     if unsafe_load_enabled():
-        return torch.load(path, map_location=map_location, weights_only=False)
+        return torch.load(path, map_location=map_location, weights_only=False, **extra)
     if has_safe_globals():
         register_safe_globals()
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True, **extra)
     return torch.load(path, map_location=map_location, weights_only=False,
-                      pickle_module=restricted_pickle)
+                      pickle_module=restricted_pickle, **extra)
 
 
-def read_checkpoint(path: str, map_location: Any = 'cpu') -> dict:
+def read_checkpoint(path: str, map_location: Any = 'cpu', mmap: bool = False) -> dict:
     """Read a checkpoint file (on the CPU by default) with :func:`safe_torch_load`: torch's safe
     ``weights_only`` loader or the restricted unpickler (the globals of :mod:`.safe_globals`
     allowed), or with full unpickling where the user turned it on
-    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` / ``--unsafe-load``).
+    (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` / ``--unsafe-load``). ``mmap``: see
+    :func:`safe_torch_load`.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -69,17 +73,29 @@ def read_checkpoint(path: str, map_location: Any = 'cpu') -> dict:
         RuntimeError: the file is not a readable torch checkpoint (truncated, another format).
     """
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint file not found: {path!r} (init_cfg.checkpoint)')
+        raise FileNotFoundError(f'checkpoint file not found: {path!r}')
     try:
-        return safe_torch_load(path, map_location)
+        return safe_torch_load(path, map_location, mmap=mmap)
     except pickle.UnpicklingError as e:
         if _is_unsafe_global(e):
             raise UnsafeCheckpointError(unsafe_global_message(path, e)) from None
-        raise RuntimeError(f'{path!r} is not a readable torch checkpoint (truncated or another '
-                           f'format): {type(e).__name__}: {e}') from e
+        raise RuntimeError(_unreadable_message(path, e)) from e
     except Exception as e:  # zipfile/EOF errors all mean the same thing to the user
-        raise RuntimeError(f'{path!r} is not a readable torch checkpoint '
-                           f'(truncated or another format): {type(e).__name__}: {e}') from e
+        raise RuntimeError(_unreadable_message(path, e)) from e
+
+
+def _unreadable_message(path: str, error: Exception) -> str:
+    """Why ``path`` is no checkpoint, with torch's reason in short: its weights_only message goes
+    on to advise ``weights_only=False``, which would not read such a file either."""
+    text = str(error)
+    found = re.search(r'WeightsUnpickler error:\s*(\S.*)', text)
+    reason = found.group(1).strip() if found else (text.splitlines() or [''])[0].split('. ')[0]
+    with open(path, 'rb') as f:
+        zipped = f.read(4) == b'PK\x03\x04'
+    kind = ('a zip archive but not a whole torch one: truncated?' if zipped and not zipfile.is_zipfile(path)
+            else 'truncated or another format' if zipped else
+            'not the zip archive torch.save writes, nor a legacy torch file')
+    return f'{path!r} is not a readable torch checkpoint ({kind}): {type(error).__name__}: {reason}'
 
 
 def _is_unsafe_global(error: Exception) -> bool:

@@ -1,6 +1,7 @@
 """Helpers of the recipe tests: load a config, build its model, see what its optimizer and lr
-schedulers really do."""
+schedulers really do, read the official RMT release."""
 import importlib
+import os
 import os.path as osp
 import warnings
 
@@ -83,3 +84,13 @@ def optimizer_settings():
 @pytest.fixture(scope='session')
 def lr_curve():
     return _lr_curve
+
+
+@pytest.fixture(scope='session')
+def official_rmt():
+    """The official RMT release (github.com/qhfan/RMT) named by ``$RESTV2_OFFICIAL_RMT``: its
+    configs, scripts and training logs; the test is skipped without it."""
+    root = os.environ.get('RESTV2_OFFICIAL_RMT')
+    if not root:
+        pytest.skip('$RESTV2_OFFICIAL_RMT is not set (a checkout of github.com/qhfan/RMT)')
+    return root

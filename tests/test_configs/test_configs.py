@@ -27,7 +27,9 @@ def test_config_loads_and_builds(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports == dict(imports=['restv2_mm'], allow_failed_imports=False)
     model = build_model(cfg)
-    assert type(model.backbone).__name__ in ('ResTv2', 'RMT', 'ResTv1', 'PVTEMSAv2')
+    # mmdet's PVTv2: the side-by-side baseline of the ResTv2 Semantic FPN configs.
+    assert type(model.backbone).__name__ in ('ResTv2', 'RMT', 'ResTv1', 'PVTEMSAv2',
+                                             'PyramidVisionTransformerV2')
 
 
 @pytest.mark.parametrize('arch,dpr', [('t', 0.1), ('s', 0.2), ('b', 0.3)])

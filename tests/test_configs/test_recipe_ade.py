@@ -77,26 +77,41 @@ def test_official_t_recipe(load_config):
     assert (opt.type, opt.lr, opt.weight_decay, tuple(opt.betas)) == ('AdamW', 6e-5, 0.01, (0.9, 0.999))
 
 
-def test_paper_lr_decay_and_weight_decay(build_model, load_config, optimizer_settings):
-    # R-ADE-03 R-ADE-04
-    cfg = load_config(PAPER['t'])
+# The segmentation rule of docs/configs.md ("ResTv2 beyond the paper") carries this optimizer to
+# Semantic FPN with its framework's lr and weight decay. Per config: (lr, weight decay, some
+# neck and head parameters, which take the full lr).
+SEGMENTORS = {
+    PAPER['t']: (1.5e-4, 0.05, ('decode_head.conv_seg.weight', 'decode_head.fpn_bottleneck.conv.weight',
+                                'auxiliary_head.convs.0.bn.weight')),
+    'mmseg/fpn_restv2_t_512x512_80k_ade20k.py': (1e-4, 1e-4, (
+        'neck.lateral_convs.0.conv.weight', 'decode_head.scale_heads.3.0.bn.weight',
+        'decode_head.conv_seg.bias')),
+}
+
+
+@pytest.mark.parametrize('name', sorted(SEGMENTORS))
+def test_paper_lr_decay_and_weight_decay(build_model, load_config, optimizer_settings, name):
+    # R-ADE-03 R-ADE-04 R-RULE-03 R-RULE-04
+    cfg = load_config(name)
+    lr, decay, heads = SEGMENTORS[name]
     model = build_model(cfg)
     got = optimizer_settings(model, cfg.optim_wrapper)
     # Our stage-wise depths (stem 0, stage i with its patch embedding i, neck/heads 5 of 6):
-    # lr = 1.5e-4 * 0.9 ** (5 - depth).
-    lr = {'backbone.stem.proj.0.weight': 5, 'backbone.stem.norm.weight': 5,
-          'backbone.stage1.0.attn.q.weight': 4, 'backbone.norm0.weight': 4,
-          'backbone.patch_2.proj.weight': 3, 'backbone.patch_2.pos.pa_conv.weight': 3,
-          'backbone.stage2.1.mlp.fc1.weight': 3, 'backbone.stage3.5.attn.sr.weight': 2,
-          'backbone.patch_4.norm.bias': 1, 'backbone.stage4.1.mlp.fc2.weight': 1,
-          'backbone.norm3.weight': 1, 'decode_head.conv_seg.weight': 0,
-          'decode_head.fpn_bottleneck.conv.weight': 0, 'auxiliary_head.convs.0.bn.weight': 0}
-    for name, power in lr.items():
-        assert got[name][0] == pytest.approx(1.5e-4 * 0.9 ** power), name
+    # lr = base lr * 0.9 ** (5 - depth).
+    power = {'backbone.stem.proj.0.weight': 5, 'backbone.stem.norm.weight': 5,
+             'backbone.stage1.0.attn.q.weight': 4, 'backbone.norm0.weight': 4,
+             'backbone.patch_2.proj.weight': 3, 'backbone.patch_2.pos.pa_conv.weight': 3,
+             'backbone.stage2.1.mlp.fc1.weight': 3, 'backbone.stage3.5.attn.sr.weight': 2,
+             'backbone.patch_4.norm.bias': 1, 'backbone.stage4.1.mlp.fc2.weight': 1,
+             'backbone.norm3.weight': 1, **{n: 0 for n in heads}}
+    for n, p in power.items():
+        assert got[n][0] == pytest.approx(lr * 0.9 ** p), n
+    assert all(got[n][0] == pytest.approx(lr) for n in got if not n.startswith('backbone.'))
     # ConvNeXt's LearningRateDecayOptimizerConstructor (named by the released S/B files): no
-    # decay where len(param.shape) == 1 or the name ends in .bias, 0.05 elsewhere, whole model.
+    # decay where len(param.shape) == 1 or the name ends in .bias, the weight decay elsewhere,
+    # whole model.
     for n, p in model.named_parameters():
-        assert got[n][1] == (0.0 if p.ndim == 1 or n.endswith('.bias') else 0.05), n
+        assert got[n][1] == (0.0 if p.ndim == 1 or n.endswith('.bias') else decay), n
 
 
 def test_official_t_optimizer(build_model, load_config, optimizer_settings):

@@ -87,15 +87,23 @@ def test_model_and_backbone_mode(build_model, load_config):
     assert all(p.requires_grad for p in model.backbone.parameters())
 
 
-def test_weight_decay_rule(build_model, load_config, optimizer_settings):
-    # R-COCO3X-04
-    cfg = load_config(CONFIGS_3X[0])
+# The detection rule of docs/configs.md ("ResTv2 beyond the paper") carries this optimizer to
+# RetinaNet and Cascade Mask R-CNN with their frameworks' lr and weight decay.
+DETECTORS = [(CONFIGS_3X[0], 1e-4, 0.05), ('mmdet/retinanet_restv2_t_1x.py', 1e-4, 1e-4),
+             ('mmdet/cascade_mask_rcnn_restv2_t_3x.py', 1e-4, 0.05)]
+
+
+@pytest.mark.parametrize('name,lr,decay', DETECTORS)
+def test_weight_decay_rule(build_model, load_config, optimizer_settings, name, lr, decay):
+    # R-COCO3X-04 R-RULE-03 R-RULE-04
+    cfg = load_config(name)
     model = build_model(cfg)
     got = optimizer_settings(model, cfg.optim_wrapper)
     # detectron2 get_default_optimizer_params (WEIGHT_DECAY_NORM 0.0, WEIGHT_DECAY_BIAS None =
-    # follow WEIGHT_DECAY): 0 for parameters of torch norm modules, 0.05 for all others, biases
-    # included. The official backbone's output norms (norm_1..norm_4) are utils.LayerNorm, a
-    # plain nn.Module, so they keep 0.05; ours are backbone.norm0..norm3.
+    # follow WEIGHT_DECAY): 0 for parameters of torch norm modules (a cascade head's SyncBN
+    # too), the weight decay for all others, biases included. The official backbone's output
+    # norms (norm_1..norm_4) are utils.LayerNorm, a plain nn.Module, so they are decayed; ours
+    # are backbone.norm0..norm3. One lr everywhere: no layer-wise decay.
     norm_types = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.GroupNorm,
                   torch.nn.modules.instancenorm._InstanceNorm, torch.nn.LayerNorm,
                   torch.nn.LocalResponseNorm)
@@ -103,8 +111,7 @@ def test_weight_decay_rule(build_model, load_config, optimizer_settings):
     for mname, module in model.named_modules():
         for pname, p in module.named_parameters(recurse=False):
             official_norm = isinstance(module, norm_types) and not mname.startswith('backbone.norm')
-            name = f'{mname}.{pname}'
-            assert got[name] == (1e-4, 0.0 if official_norm else 0.05), name
+            assert got[f'{mname}.{pname}'] == (lr, 0.0 if official_norm else decay), mname
             checked += 1
     assert checked == len(list(model.parameters()))
 

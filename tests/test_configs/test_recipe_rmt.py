@@ -6,7 +6,10 @@ Rows R-RMT*-* of docs/rmt.md. Expected values are written here as literals from 
 the official files (and mmcv 1.x / timm behaviour), never read back from our configs; that every
 new config builds and trains is test_rmt_frameworks.py's job."""
 import inspect
+import json
 import math
+import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -30,7 +33,9 @@ def check_common(cfg, arch, downstream=True):
     assert backbone.conv_norm_cfg == dict(type='SyncBN')  # official: SyncBatchNorm hard-coded
     if downstream:  # R-RMTIN-21: every downstream config takes the raw (non-EMA) weights
         assert backbone.out_indices == (0, 1, 2, 3) and backbone.norm_eval is False
-        assert backbone.init_cfg == dict(type='Pretrained', checkpoint=None, weights='model')
+        # Fine-tuning: no ImageNet checkpoint, no training (test_pretrained.py).
+        assert backbone.init_cfg == dict(type='Pretrained', checkpoint=None, weights='model',
+                                         required=True)
     return backbone
 
 
@@ -185,11 +190,166 @@ def test_imagenet_init_as_official(load_config, build_model):
     assert stem.weight.std().item() == pytest.approx(1 / math.sqrt(3 * 27), rel=0.15)
 
 
+def released_log(root, arch):
+    """The epochs of ``RMT_log/rmt_{arch}.txt`` (one JSON record an epoch, main.py's log_stats;
+    the files name RMT-B "m")."""
+    with open(osp.join(root, 'RMT_log', f'rmt_{arch}.txt')) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def test_imagenet_lr_is_the_released_logs_lr_per_image(load_config):
+    # R-RMTIN-22
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+    from mmengine.optim import OptimWrapper
+    from mmengine.runner import Runner
+    cfg = load_config('mmpretrain/rmt_t_8xb128_in1k.py')
+    opt = cfg.optim_wrapper.optimizer  # supplement B: 1e-3 at batch 1024 = main.py's 5e-4 x 1024 / 512
+    assert (opt.lr, cfg.auto_scale_lr.base_batch_size) == (1e-3, 1024)
+    assert 8 * cfg.train_dataloader.batch_size == 1024
+    # The released logs' run: 2048 images a step (main.py: lr = 5e-4 x 2048 / 512 = 2e-3). mmengine's
+    # --auto-scale-lr on 16 GPUs of run.sh's 128 gives that lr.
+    wrapper = OptimWrapper(torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=opt.lr))
+    runner = SimpleNamespace(_train_dataloader=cfg.train_dataloader, world_size=16, param_schedulers=[],
+                             logger=MMLogger.get_current_instance())
+    Runner.scale_lr(runner, wrapper, dict(cfg.auto_scale_lr, enable=True))
+    assert wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(5e-4 * 2048 / 512)
+
+
+@pytest.mark.parametrize('arch', 'tsml')
+def test_released_logs_peak_at_2e_3(official_rmt, arch):
+    # R-RMTIN-22 R-RMTIN-07
+    epochs = released_log(official_rmt, arch)
+    # Every logged epoch's train_lr is main.py's staircase with a 2e-3 peak (epoch 6: 1.9986e-3;
+    # the logs of B, S and L each lack one early epoch's line).
+    for record in epochs:
+        assert record['train_lr'] == pytest.approx(timm_epoch_lr(record['epoch'], peak=2e-3), rel=1e-9)
+    assert 1.998e-3 < max(r['train_lr'] for r in epochs) < 2e-3
+
+
+def test_imagenet_validates_raw_and_ema_weights(load_config):
+    # R-RMTIN-23
+    cfg = load_config('mmpretrain/rmt_t_8xb128_in1k.py')
+    ema, = [h for h in cfg.custom_hooks if h.type == 'EMAHook']
+    assert ema.evaluate_on_origin is True and ema.get('evaluate_on_ema', True) is True
+    checkpoint = cfg.default_hooks.checkpoint  # every epoch's weights kept, no best-of-one-metric
+    assert checkpoint.interval == 1 and 'save_best' not in checkpoint and 'max_keep_ckpts' not in checkpoint
+
+
+def validate_with_ema_hook(hook, work_dir):
+    """The val metrics a run logs with ``hook`` (an EMAHook config): a two-class model trained for
+    two SGD steps on four images of class 1, so that the raw weights predict class 1 (top-1 100)
+    and the EMA, still at the first step's weights (mmengine's average starts as a copy),
+    class 0 (top-1 0)."""
+    from mmengine.evaluator import BaseMetric
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class ConstantClassifier(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.logits = torch.nn.Parameter(torch.tensor([3., 0.]))
+
+        def forward(self, inputs, data_samples, mode='tensor'):
+            logits = self.logits.expand(len(inputs), 2)
+            if mode == 'loss':
+                return dict(loss=torch.nn.functional.cross_entropy(logits, torch.tensor(data_samples)))
+            return [dict(pred=int(x.argmax()), gt=gt) for x, gt in zip(logits, data_samples)]
+
+    class Top1(BaseMetric):
+        default_prefix = 'accuracy'
+
+        def process(self, data_batch, data_samples):
+            self.results += [float(s['pred'] == s['gt']) for s in data_samples]
+
+        def compute_metrics(self, results):
+            return dict(top1=100 * sum(results) / len(results))
+
+    loader = dict(dataset=[dict(inputs=torch.zeros(1), data_samples=1)] * 4, batch_size=2,
+                  sampler=dict(type='DefaultSampler', shuffle=False), collate_fn=dict(type='pseudo_collate'))
+    runner = Runner(model=ConstantClassifier(), work_dir=str(work_dir), train_dataloader=loader,
+                    val_dataloader=loader, val_evaluator=[Top1()], val_cfg=dict(),
+                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=1.)),
+                    train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1), custom_hooks=[hook],
+                    default_scope='mmpretrain', default_hooks=dict(checkpoint=None), log_level='WARNING',
+                    # Runners named alike share one MessageHub (mmengine keys it by name): one per test.
+                    experiment_name=f'ema_{work_dir.name}')
+    runner.train()
+    return {k[4:]: v.current() for k, v in runner.message_hub.log_scalars.items()
+            if k.startswith('val/accuracy')}
+
+
+@pytest.mark.parametrize('config,options,want', [
+    ('mmpretrain/rmt_t_8xb128_in1k.py', {}, {'accuracy/top1': 0., 'accuracy/top1_origin': 100.}),
+    ('mmpretrain/restv2_t_8xb256_in1k.py', {}, {'accuracy/top1': 0.}),
+    ('mmpretrain/restv2_t_8xb256_in1k.py', {'custom_hooks.0.evaluate_on_origin': True},
+     {'accuracy/top1': 0., 'accuracy/top1_origin': 100.})])
+def test_ema_hook_logs_the_raw_model_beside_the_ema(load_config, tmp_path, config, options, want):
+    # R-RMTIN-23 R-IN224-29
+    # Each config's EMAHook as it builds in mmpretrain's scope: accuracy/top1 is the EMA's,
+    # accuracy/top1_origin (with evaluate_on_origin) the raw model's, in the same validation.
+    hook, = load_config(config, **options).custom_hooks
+    assert validate_with_ema_hook(hook, tmp_path) == want
+
+
+# The release README's results table (README.md:14-21): the paper's ImageNet top-1.
+PAPER_TOP1 = {'t': 82.4, 's': 84.1, 'm': 85.0, 'l': 85.5}
+
+
+@pytest.mark.parametrize('arch', sorted(PAPER_TOP1))
+def test_paper_top1_is_the_best_of_raw_and_ema(official_rmt, arch):
+    # R-RMTIN-23
+    epochs = released_log(official_rmt, arch)
+    raw = max(r['test_acc1'] for r in epochs)
+    ema = max(r['test_ema_acc1'] for r in epochs)
+    # main.py: max_accuracy = max over epochs of max(raw, EMA) top-1.
+    assert round(max(raw, ema), 1) == PAPER_TOP1[arch]
+    assert (raw > ema) == (arch == 't')  # RMT-T's 82.4 is the raw model (EMA best 82.33)
+
+
+def test_release_classifier_script_facts(official_rmt, repo_root):
+    # R-RMTIN-24 R-RMT384-05
+    main = open(osp.join(official_rmt, 'classfication_release', 'main.py')).read()
+    builders = set(re.findall(r'^def (RMT_\w+)\(', open(osp.join(official_rmt, 'classfication_release',
+                                                                'RMT.py')).read(), flags=re.M))
+    imported = re.search(r'^from RMT import (.+)$', main, flags=re.M).group(1)
+    imported = set(imported.replace(' ', '').split(','))
+    assert builders == {'RMT_T3', 'RMT_S', 'RMT_M2', 'RMT_L6'}
+    assert imported == {'RMT_T', 'RMT_S', 'RMT_B', 'RMT_L'} and imported - builders
+    # The logs' models are the defined builders: their parameter counts are our classifiers'
+    # (the metafile's measured figures).
+    import yaml
+    with open(osp.join(repo_root, 'configs', 'mmpretrain', 'metafile.yml')) as f:
+        params = {m['Name']: m['Metadata']['Parameters'] for m in yaml.safe_load(f)['Models']}
+    for arch, name in (('t', 'tiny'), ('s', 'small'), ('m', 'base'), ('l', 'large')):
+        assert released_log(official_rmt, arch)[0]['n_parameters'] == params[f'rmt-{name}_8xb128_in1k']
+    # --finetune trains with model.train(False): BatchNorm statistics frozen, drop path off.
+    assert "set_training_mode=args.finetune==''" in main
+    engine = open(osp.join(official_rmt, 'classfication_release', 'engine.py')).read()
+    assert 'model.train(set_training_mode)' in engine
+
+
+def test_release_checkpoint_loader_prefers_state_dict_then_model(official_rmt):
+    # R-RMTIN-21
+    for task in ('detect', 'segmentation'):
+        loader = open(osp.join(official_rmt, task, 'mmcv_custom', 'checkpoint.py')).read()
+        order = [loader.index(s) for s in ("if 'state_dict' in checkpoint:", "elif 'model' in checkpoint:")]
+        assert order == sorted(order)
+    # downtarget.pth, what the train_*.sh scripts pass on, is what main.py --eval reads: 'model'
+    # (raw) and 'model_ema' keys, a main.py checkpoint; the loader takes its 'model'.
+    main = open(osp.join(official_rmt, 'classfication_release', 'main.py')).read()
+    evaluate = main[main.index('downtarget.pth'):main.index('test_stats = evaluate(data_loader_val')]
+    assert "checkpoint['model']" in evaluate and "checkpoint['model_ema']" in evaluate
+    script = open(osp.join(official_rmt, 'segmentation', 'train_fpn_t_1x.sh')).read()
+    assert 'model.pretrained=path/ckpt_RMT_T3_a100_128/downtarget.pth' in script
+
+
 # ---------------------------------------------------------------------------------- RMT-S 384
 @pytest.mark.parametrize('name,exponent', [('rmt_s_8xb64_in1k-384px.py', 1.0),
                                            ('rmt_s_8xb64_in1k-384px-gamma.py', 224 / 384)])
 def test_384_fine_tuning(load_config, build_model, name, exponent):
-    # R-RMT384-01 R-RMT384-02 R-RMT384-03 R-RMT384-04 R-RMT384-05
+    # R-RMT384-01 R-RMT384-02 R-RMT384-03 R-RMT384-04 R-RMT384-05 R-RMT384-06
     cfg = load_config(f'mmpretrain/{name}')
     check_common(cfg, 's', downstream=False)
     model = build_model(cfg)
@@ -209,6 +369,8 @@ def test_384_fine_tuning(load_config, build_model, name, exponent):
     assert (cosine.type, cosine.eta_min, cosine.begin, cosine.end) == \
         ('CosineAnnealingLR', 1e-6, 0, 30)
     assert not cfg.model.train_cfg and cfg.custom_hooks == []  # no Mixup/CutMix, no EMA
+    # ResTv2's fine-tune command (TRAINING.md: --clip_grad 1.0), L2 over all gradients.
+    assert cfg.optim_wrapper.clip_grad == dict(max_norm=1.0, norm_type=2)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.dtype == 'float16'
     assert cfg.train_dataloader.sampler.type == 'RepeatAugSampler'
     train = cfg.train_dataloader.dataset.pipeline
@@ -249,6 +411,31 @@ def test_mask_rcnn_recipes(load_config, arch, schedule, lr, per_gpu):
     else:
         check_step_schedule(cfg, 36, [27, 33])
         check_3x_pipeline(pipeline, with_mask=True)
+
+
+DETECTION_FILES = [f'mmdet/{f}_rmt_{a}_{s}.py' for a in 'tsbl' for f, s in (
+    ('mask_rcnn', '1x'), ('mask_rcnn', '3x'), ('retinanet', '1x'), ('retinanet', '3x'),
+    ('cascade_mask_rcnn', '3x'))]
+
+
+@pytest.mark.parametrize('name', DETECTION_FILES)
+def test_detection_keeps_the_last_checkpoint(load_config, name):
+    # R-RMTMASK-10
+    # checkpoint_config = dict(max_keep_ckpts=1) over the mmdet 2.x runtime's interval=1.
+    hook = load_config(name).default_hooks.checkpoint
+    assert (hook.type, hook.interval, hook.max_keep_ckpts) == ('CheckpointHook', 1, 1)
+    assert hook.get('by_epoch', True)
+
+
+def test_release_detection_files_keep_one_checkpoint(official_rmt):
+    # R-RMTMASK-10
+    import glob
+    files = sorted(glob.glob(osp.join(official_rmt, 'detect', 'configs', 'RMT', '*.py')))
+    assert len(files) == 13
+    for path in files:
+        assert 'checkpoint_config = dict(max_keep_ckpts=1)' in open(path).read(), path
+    runtime = open(osp.join(official_rmt, 'detect', 'configs', '_base_', 'default_runtime.py')).read()
+    assert 'checkpoint_config = dict(interval=1)' in runtime
 
 
 # ---------------------------------------------------------------------------------- RetinaNet
@@ -438,6 +625,18 @@ def test_semantic_fpn_recipes(load_config, arch):
     assert cfg.train_cfg.max_iters == 80000 and cfg.train_cfg.val_interval == 4000
     assert cfg.default_hooks.checkpoint.interval == 4000
     check_ade_data(cfg)
+
+
+def test_release_launcher_ignores_its_gpu_count(official_rmt):
+    # R-RMTFPN-04
+    # train_fpn_t_1x.sh passes 8 as dist_train.sh's second argument, which sets GPUS and never
+    # uses it: the process count is whatever its TORCHRUN wrapper starts.
+    script = open(osp.join(official_rmt, 'segmentation', 'train_fpn_t_1x.sh')).read()
+    assert 'tools/dist_train.sh configs/RMT/RMT_FPN_t_1x.py 8 ' in script
+    for task in ('segmentation', 'detect'):
+        launcher = open(osp.join(official_rmt, task, 'tools', 'dist_train.sh')).read()
+        assert 'GPUS=$2' in launcher and launcher.count('GPUS') == 1
+        assert '/usr/local/bin/TORCHRUN' in launcher
 
 
 def test_semantic_fpn_schedule_matches_release(load_config, lr_curve):

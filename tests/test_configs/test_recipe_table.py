@@ -1,5 +1,6 @@
-"""docs/recipes.md (ResTv2) and docs/rmt.md (RMT): every row of their recipe tables is named by a
-test that checks it, and no test names a row that is gone.
+"""docs/recipes.md (ResTv2), docs/rmt.md (RMT) and docs/configs.md (the rule of the ResTv2 configs
+beyond the paper): every row of their recipe tables is named by a test that checks it, and no test
+names a row that is gone.
 
 A row counts as tested only where its id (``# R-IN224-07``) is a comment inside a function that
 asserts something (``assert`` or ``pytest.raises``: a ``test_*`` function or a check it calls); an
@@ -44,8 +45,9 @@ def row_mentions(path):
 def test_every_row_of_the_recipe_tables_is_tested(repo_root):
     restv2 = ROW.findall(open(osp.join(repo_root, 'docs', 'recipes.md')).read())
     rmt = ROW.findall(open(osp.join(repo_root, 'docs', 'rmt.md')).read())
-    assert len(restv2) >= 80 and len(rmt) >= 60
-    rows = restv2 + rmt
+    beyond = ROW.findall(open(osp.join(repo_root, 'docs', 'configs.md')).read())
+    assert len(restv2) >= 80 and len(rmt) >= 60 and len(beyond) >= 13
+    rows = restv2 + rmt + beyond
     assert len(rows) == len(set(rows)), 'row ids must be unique'
     tested, stray = set(), []
     for path in glob.glob(osp.join(repo_root, 'tests', '**', 'test_*.py'), recursive=True):
@@ -56,7 +58,7 @@ def test_every_row_of_the_recipe_tables_is_tested(repo_root):
         stray += [f'{osp.relpath(path, repo_root)}:{line} {row}' for line, row in outside]
     assert stray == [], 'row ids named outside a function that asserts'
     assert sorted(set(rows) - tested) == [], 'rows without a test'
-    assert sorted(tested - set(rows)) == [], 'tests naming rows not in docs/recipes.md or rmt.md'
+    assert sorted(tested - set(rows)) == [], 'tests naming rows not in docs/recipes.md, rmt.md, configs.md'
 
 
 def test_an_id_outside_a_test_function_does_not_count(tmp_path):

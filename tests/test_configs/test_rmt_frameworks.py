@@ -1,7 +1,7 @@
-"""The RetinaNet, Cascade Mask R-CNN and Semantic FPN configs (RMT and ResTv2) train one iteration
-and test one image on the CPU, and tools/analyze_flops.py's path counts their FLOPs; one test per
-framework, on the T configs at 128x128 (the S/B/L files only change the backbone arch, and every
-config is built by test_configs.py)."""
+"""The RetinaNet, Cascade Mask R-CNN and Semantic FPN configs (RMT, ResTv2, and PVTv2-B2 beside them
+in Semantic FPN) train one iteration and test one image on the CPU, and tools/analyze_flops.py's
+path counts their FLOPs; one test per framework, on the T configs at 128x128 (the S/B/L files only
+change the backbone arch, and every config is built by test_configs.py)."""
 import math
 
 import pytest
@@ -65,8 +65,12 @@ SMALL_RCNN = {'model.train_cfg.rpn_proposal.nms_pre': 200,
               'model.test_cfg.rpn.nms_pre': 200, 'model.test_cfg.rpn.max_per_img': 100}
 
 
+# The recipes fine-tune and refuse random weights unless told (test_pretrained.py): here they train.
+RANDOM_INIT = {'model.backbone.init_cfg.required': False}
+
+
 def check_detector(load_config, build_model, name, with_mask, **options):
-    cfg = load_config(name, **options)
+    cfg = load_config(name, **options, **RANDOM_INIT)
     losses, (pred, ) = train_and_test(cfg, build_model(cfg), det_data(with_mask))
     assert pred.pred_instances.bboxes.shape[-1] == 4
     assert (pred.pred_instances.labels < 80).all()
@@ -94,11 +98,12 @@ def test_cascade_mask_rcnn_trains_and_tests(load_config, build_model, name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name', ['mmseg/fpn_rmt_t_512x512_80k_ade20k.py',
-                                  'mmseg/fpn_restv2_t_512x512_80k_ade20k.py'])
+                                  'mmseg/fpn_restv2_t_512x512_80k_ade20k.py',
+                                  'mmseg/fpn_pvtv2_b2_512x512_40k_ade20k.py'])
 def test_semantic_fpn_trains_and_tests(load_config, build_model, name):
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
-    cfg = load_config(name, **{'model.data_preprocessor.size': (SIZE, SIZE)})
+    cfg = load_config(name, **{'model.data_preprocessor.size': (SIZE, SIZE)}, **RANDOM_INIT)
     sample = SegDataSample(metainfo=dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
                                          pad_shape=(SIZE, SIZE)))
     sample.gt_sem_seg = PixelData(data=torch.randint(0, 150, (1, SIZE, SIZE)))

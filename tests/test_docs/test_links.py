@@ -2,13 +2,12 @@
 repository path they name (``tools/...``, ``configs/...``, ``docs/...``, ...) exists, files that a
 command writes (``--out``, ``--plot``) aside."""
 import glob
-import itertools
 import os.path as osp
 import re
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, expand
 
 PAGES = sorted(glob.glob(osp.join(REPO, 'docs', '*.md'))) + [osp.join(REPO, 'README.md')]
 LINK = re.compile(r'\]\(([^)\s]+)\)')
@@ -25,13 +24,6 @@ def anchors(page):
     """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
     return {re.sub(r'[^\w\- ]', '', h.strip().lower()).replace(' ', '-')
             for h in re.findall(r'^#+ (.*)$', read(page), re.M)}
-
-
-def expand(path):
-    """`a_{x,y}.py` -> [`a_x.py`, `a_y.py`]."""
-    parts = re.split(r'\{([^}]*)\}', path)
-    choices = [[p] if i % 2 == 0 else p.split(',') for i, p in enumerate(parts)]
-    return [''.join(c) for c in itertools.product(*choices)]
 
 
 @pytest.mark.parametrize('page', PAGES, ids=lambda p: osp.relpath(p, REPO))

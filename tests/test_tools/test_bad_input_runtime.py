@@ -10,9 +10,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from helpers import REPO, run_tool
+from helpers import REPO, load_tool, run_tool
 from restv2_mm.apis import check_model_channels
-from restv2_mm.cli import check_whole_model_checkpoint, latest_checkpoint
+from restv2_mm.cli import (
+    apply_common_args,
+    check_run_settings,
+    check_whole_model_checkpoint,
+    latest_checkpoint,
+    resume_checkpoint,
+)
 from restv2_mm.engine import AtomicLocalBackend
 from restv2_mm.models import ResTv2
 
@@ -75,6 +81,101 @@ def test_official_checkpoint_where_a_converted_one_is_expected(tmp_path, data_ro
     # As a user meets it: tools/test.py stops before building anything.
     proc = run_tool(['tools/test.py', DEMO, official], data_root=data_root, check=False)
     assert proc.returncode != 0 and 'tools/model_converters/convert_official_ckpt.py' in proc.stderr
+
+
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
+def test_cfg_options_item_without_value(tool, capsys):  # B74
+    parse_args = load_tool(tool).parse_args
+    with pytest.raises(SystemExit) as info:
+        parse_args([DEMO, *(['iter_1.pth'] if 'test' in tool else []),
+                    '--cfg-options', 'train_cfg.val_interval=2', 'train_cfg.max_iters'])
+    assert info.value.code == 2
+    assert ("--cfg-options takes key=value items (e.g. train_cfg.max_iters=10), got "
+            "'train_cfg.max_iters'") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('options,words', [
+    ({'train_cfg.max_iters': 0}, 'train_cfg.max_iters must be a positive int, got 0'),  # B75
+    ({'train_cfg.max_iters': 'abc'}, "train_cfg.max_iters must be a positive int, got 'abc'"),
+    ({'train_cfg.val_interval': 0}, 'train_cfg.val_interval must be a positive int, got 0'),
+    ({'train_dataloader.batch_size': 0}, 'train_dataloader.batch_size must be a positive int, got 0'),
+    ({'val_dataloader.num_workers': -1}, 'val_dataloader.num_workers must be an int >= 0'),
+])
+def test_run_settings_are_named(options, words):
+    cfg = Config.fromfile(osp.join(REPO, DEMO))
+    cfg.merge_from_dict(options)
+    with pytest.raises(ValueError, match=re.escape(words)):
+        check_run_settings(cfg)
+
+
+@pytest.mark.parametrize('config,key', [
+    ('configs/mmpretrain/rmt_t_8xb128_in1k.py', 'head'),  # after RMTClsNeck (1024)
+    ('configs/mmdet/retinanet_restv2_t_1x.py', 'bbox_head'),  # after FPN (256)
+])
+def test_head_must_take_the_necks_width(config, key):  # B79
+    cfg = Config.fromfile(osp.join(REPO, config))
+    check_run_settings(cfg)  # the shipped config is consistent
+    width = cfg.model.neck.out_channels
+    cfg.model[key].in_channels = 512 if width != 512 else 256
+    with pytest.raises(ValueError, match=rf'model.{key}.in_channels=\d+ does not match '
+                                         rf'model.neck.out_channels={width} \(the {cfg.model.neck.type}'):
+        check_run_settings(cfg)
+
+
+def test_work_dir_that_is_a_file(tmp_path):  # B75
+    cfg = Config(dict(work_dir=str(tmp_path / 'log.txt')))
+    (tmp_path / 'log.txt').write_text('')
+    with pytest.raises(ValueError, match=r"work_dir '.*log.txt' is a file, not a folder \(--work-dir\)"):
+        check_run_settings(cfg)
+
+
+def test_out_metrics_that_is_a_folder_is_refused_before_testing(tmp_path):  # B78
+    args = load_tool('tools/test.py').parse_args([DEMO, 'iter_1.pth', '--out-metrics', str(tmp_path)])
+    with pytest.raises(ValueError, match=r"--out-metrics '.*' is a folder; give a file path"):
+        apply_common_args(Config.fromfile(osp.join(REPO, DEMO)), args)
+
+
+def test_resume_from_what_is_not_a_training_checkpoint(tmp_path):  # B76
+    weights = str(tmp_path / 'weights.pth')
+    torch.save({'state_dict': {'backbone.w': torch.ones(2)}}, weights)
+    with pytest.raises(ValueError) as info:
+        resume_checkpoint(weights)
+    assert 'lacks meta.epoch, meta.iter, optimizer' in str(info.value)
+    assert f'--cfg-options load_from={weights} without --resume' in str(info.value)
+    text = tmp_path / 'notes.pth'
+    text.write_text('not a checkpoint')
+    with pytest.raises(RuntimeError, match='notes.pth.* is not a readable torch checkpoint'):
+        resume_checkpoint(str(text))
+    diverged = str(tmp_path / 'iter_8.pth')
+    torch.save({'meta': {'epoch': 0, 'iter': 8}, 'optimizer': {},
+                'state_dict': {'backbone.w': torch.tensor([float('nan')])}}, diverged)
+    with pytest.raises(ValueError, match=r'(?s)NaN/Inf in 1 of the 1 tensors.*backbone.w: 1: backbone.w'):
+        resume_checkpoint(diverged)
+    listed = str(tmp_path / 'list.pth')
+    torch.save([1, 2], listed)
+    with pytest.raises(TypeError, match='list.pth: checkpoint holds no state dict'):  # B77
+        check_whole_model_checkpoint(listed, Config.fromfile(osp.join(REPO, DEMO)))
+
+
+def test_whole_model_checkpoint_with_non_finite_weights(tmp_path, monkeypatch):  # B72
+    path = str(tmp_path / 'iter_100.pth')
+    nan, inf = float('nan'), float('inf')
+    torch.save({'meta': {'iter': 100}, 'state_dict': {
+        'backbone.stem.proj.0.weight': torch.ones(2),
+        'backbone.stage2.0.attn.q.weight': torch.tensor([nan, nan, 1.]),
+        'backbone.stage2.1.attn.q.weight': torch.tensor([inf]),
+        'neck.lateral_convs.0.conv.weight': torch.tensor([1., -inf]),
+    }}, path)
+    cfg = Config.fromfile(osp.join(REPO, DEMO))
+    with pytest.raises(ValueError) as info:
+        check_whole_model_checkpoint(path, cfg)  # what tools/test.py and train.py (load_from) call
+    msg = str(info.value)
+    assert 'holds NaN/Inf in 3 of the 4 tensors that would load into the model' in msg
+    assert 'backbone.stage2: 2: backbone.stage2.0.attn.q.weight, backbone.stage2.1.attn.q.weight' in msg
+    assert 'neck: 1: neck.lateral_convs.0.conv.weight' in msg
+    assert 'backbone.stage2.0.attn.q.weight (2 NaN, 0 Inf)' in msg and 'RESTV2_ALLOW_NON_FINITE=1' in msg
+    monkeypatch.setenv('RESTV2_ALLOW_NON_FINITE', '1')
+    check_whole_model_checkpoint(path, cfg)
 
 
 @pytest.mark.slow

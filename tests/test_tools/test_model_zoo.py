@@ -53,7 +53,7 @@ def test_index_configs_exist_names_unique_and_figures_recorded():
             if lib == 'mmpretrain':
                 assert set(recorded) == {'FLOPs', 'Parameters'}, model['Name']
     assert len(names) == len(set(names)), [n for n in names if names.count(n) > 1]
-    assert len(names) == 18 + 33 + 15
+    assert len(names) == 18 + 33 + 19
 
 
 @pytest.mark.parametrize('name', [NAME, 'restv1-lite_8xb256_in1k', 'rmt-tiny_8xb128_in1k'])

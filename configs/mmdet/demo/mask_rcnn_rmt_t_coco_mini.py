@@ -10,7 +10,7 @@ model = dict(
         arch='tiny',
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint=None)),
+        init_cfg=dict(type='Pretrained', checkpoint=None, required=False)),
     neck=dict(in_channels=[64, 128, 256, 512]))
 # The official rule: no weight decay on parameters named *norm*.
 optim_wrapper = dict(paramwise_cfg=dict(_delete_=True, custom_keys={'norm': dict(decay_mult=0.)}))

@@ -7,6 +7,7 @@ learning-rate decay. A family (ResTv2, ResTv1, RMT) adds its modules and names i
 """
 import logging
 import os
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -18,6 +19,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ...utils.torch_compat import is_compiling
 from ..utils.checkpoint import load_pretrained, require_checkpoint
 from .grad_checkpoint import check_cp_mode
+from .input_check import check_input_size, match_input_dtype
 
 DECAY_TYPES = ('stage_wise', 'layer_wise')
 CHECK_INPUT_ENV = 'RESTV2_CHECK_INPUT'
@@ -92,6 +94,8 @@ class MultiScaleBackbone(BaseModule):
         self.norm_eval = norm_eval
         self.with_cp = check_cp_mode(with_cp)
         self.drop_path_rate = drop_path_rate
+        # A float input of another dtype is cast to the weights' (as the data preprocessors do).
+        self.register_forward_pre_hook(match_input_dtype)
 
     # ----------------------------------------------------------------------------- arguments
     @classmethod
@@ -192,9 +196,12 @@ class MultiScaleBackbone(BaseModule):
         return getattr(self, self.out_norm_names[i])
 
     def check_input(self, x) -> None:
-        """Check the input's type, rank, dtype, channels and size (free: metadata only); the
-        values (NaN/Inf) on the CPU, where that costs no device synchronisation, and on other
-        devices only where ``$RESTV2_CHECK_INPUT=1`` (a debug switch: it synchronises).
+        """Check the input's type, rank, dtype, channels and size (free: metadata only); in eager
+        mode the smallest size the layers take (:func:`.input_check.check_input_size`: ResTv1's
+        InstanceNorm needs H or W > 32, a training BatchNorm two values per channel); the values
+        (NaN/Inf) on the CPU, where that costs no device synchronisation, and on other devices
+        only where ``$RESTV2_CHECK_INPUT=1`` (a debug switch: it synchronises). A float input of
+        another dtype than the weights was cast to theirs before (:func:`.input_check.match_input_dtype`).
 
         Raises:
             TypeError / ValueError: naming ``x``, its shape or dtype, and what was expected; for
@@ -204,15 +211,18 @@ class MultiScaleBackbone(BaseModule):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f'{name} input x must be a torch.Tensor, got {type(x).__name__}')
         if x.dim() != 4:
-            raise ValueError(f'{name} input x must be 4-D (N, C, H, W), got shape {tuple(x.shape)}')
+            raise ValueError(f'{name} input x must be 4-D (N, C, H, W), got shape {_shape(x)}')
         if not x.is_floating_point():
             raise TypeError(f'{name} input x must be a float tensor, got dtype {x.dtype}')
         if x.shape[1] != self.in_channels:
             raise ValueError(f'{name} input x has {x.shape[1]} channels but in_channels='
-                             f'{self.in_channels} (shape {tuple(x.shape)})')
+                             f'{self.in_channels} (shape {_shape(x)})')
         if x.shape[0] == 0 or x.shape[2] == 0 or x.shape[3] == 0:
-            raise ValueError(f'{name} input x must have N, H, W >= 1, got shape {tuple(x.shape)}')
-        if is_compiling() or torch.jit.is_tracing():
+            raise ValueError(f'{name} input x must have N, H, W >= 1, got shape {_shape(x)}')
+        if is_compiling():
+            return
+        check_input_size(self, _shape(x))  # also when traced (FLOP counting): metadata only
+        if torch.jit.is_tracing():
             return
         if x.device.type != 'cpu' and os.environ.get(CHECK_INPUT_ENV, '0') != '1':
             return
@@ -221,7 +231,7 @@ class MultiScaleBackbone(BaseModule):
             first = tuple((~torch.isfinite(x)).nonzero()[0].tolist())
             raise ValueError(
                 f'{name} input x has {int(torch.isnan(x).sum())} NaN and '
-                f'{int(torch.isinf(x).sum())} Inf values (shape {tuple(x.shape)}); the first is at '
+                f'{int(torch.isinf(x).sum())} Inf values (shape {_shape(x)}); the first is at '
                 f'(n, c, h, w) = {first}: check the image file and the data preprocessor')
 
     # ----------------------------------------------------------------------------- family hooks
@@ -253,18 +263,21 @@ class MultiScaleBackbone(BaseModule):
         """Load ``init_cfg`` Pretrained weights, else apply the official initialisation.
 
         ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix=None, weights='model',
-        required=False, strict=True)``: official checkpoints (under ``model``/``model_ema``/
-        ``state_dict``, keys possibly ``module.``-prefixed), converted ones and OpenMMLab models
-        (``backbone.``) load; ``weights`` picks the raw (default) or EMA weights
-        (:mod:`restv2_mm.models.utils.checkpoint`). A checkpoint whose keys or shapes differ from
-        the backbone's beyond :attr:`checkpoint_ignored` and :attr:`checkpoint_optional` (another
-        arch, another family) raises, unless ``strict=False``, which loads what fits and logs per
-        stage what stays at initialisation. Without a checkpoint the backbone starts
-        from the official random initialisation and the log says so, or, with ``required=True``,
-        a ValueError says how to set one.
+        required=False, strict=True, allow_non_finite=None)``: official checkpoints (under
+        ``model``/``model_ema``/``state_dict``, keys possibly ``module.``-prefixed), converted ones
+        and OpenMMLab models (``backbone.``) load; ``weights`` picks the raw (default) or EMA
+        weights (:mod:`restv2_mm.models.utils.checkpoint`). A checkpoint whose keys or shapes
+        differ from the backbone's beyond :attr:`checkpoint_ignored` and
+        :attr:`checkpoint_optional` (another arch, another family) raises, unless
+        ``strict=False``, which loads what fits and logs per stage what stays at initialisation.
+        Tensors that hold NaN/Inf are refused with either ``strict`` unless
+        ``allow_non_finite=True`` (or ``$RESTV2_ALLOW_NON_FINITE=1``). Without a checkpoint the
+        backbone starts from the official random initialisation and the log says so, or, with
+        ``required=True``, a ValueError says how to set one.
 
         Raises:
-            ValueError: ``required=True`` without a checkpoint; bad ``weights``.
+            ValueError: ``required=True`` without a checkpoint; bad ``weights``; NaN/Inf in the
+                checkpoint's tensors (named by stage).
             FileNotFoundError / RuntimeError: see :func:`load_pretrained`; RuntimeError also for a
                 checkpoint that does not fit (it names the keys by stage and the arch to use).
         """
@@ -276,7 +289,7 @@ class MultiScaleBackbone(BaseModule):
         self.init_official()
         if path:
             load_pretrained(self, path, prefix=cfg.get('prefix'), weights=cfg.get('weights', 'model'),
-                            strict=cfg.get('strict', True))
+                            strict=cfg.get('strict', True), allow_non_finite=cfg.get('allow_non_finite'))
         else:
             print_log(f'{type(self).__name__}: no pretrained checkpoint given (init_cfg.checkpoint '
                       'is unset): backbone starts from random initialisation',
@@ -299,6 +312,7 @@ class MultiScaleBackbone(BaseModule):
             for m in self.modules():
                 if isinstance(m, _BatchNorm):
                     m.eval()
+        self._size_rules = None  # the modes changed: check_input_size finds them again
         return self
 
     # ----------------------------------------------------------------------------- lr decay
@@ -338,6 +352,13 @@ class MultiScaleBackbone(BaseModule):
             return stage, num_layers
         block = {'first': 0, 'last': depths[stage - 1] - 1}.get(where, where)
         return sum(depths[:stage - 1]) + block + 1, num_layers
+
+
+def _shape(x: torch.Tensor) -> Tuple[int, ...]:
+    """``x``'s shape as ints (a traced shape holds tensors: FLOP counting; reading them is fine)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        return tuple(int(s) for s in x.shape)
 
 
 def check_norm_cfg(norm_cfg: dict, name: str = 'norm_cfg') -> None:

@@ -8,7 +8,9 @@ from mmdet.models.backbones.pvt import PyramidVisionTransformer, SpatialReductio
 from torch import nn
 
 from ...ops import attention
+from ...utils.torch_compat import is_compiling
 from ..common import NORM_CFG, build_upsample, to_map, to_tokens, upsample
+from ..common.input_check import check_pvt_input_size, match_input_dtype
 from ..utils.checkpoint import load_pretrained, require_checkpoint
 
 
@@ -88,6 +90,7 @@ class PVTEMSAv2(PyramidVisionTransformer):
                              f'got {up_target!r}')
         super().__init__(**kwargs)
         self.up_target = up_target
+        self.register_forward_pre_hook(match_input_dtype)  # as the data preprocessors cast
         norm_cfg = kwargs.get('norm_cfg', NORM_CFG)
         for stage in self.layers if up_target == 'v' else ():
             for layer in stage[1]:
@@ -135,7 +138,10 @@ class PVTEMSAv2(PyramidVisionTransformer):
             return pvt_convert(state) if official and self.convert_weights else state
 
         load_pretrained(self, path, prefix=cfg.get('prefix'), weights=cfg.get('weights', 'model'),
-                        convert=convert, strict=cfg.get('strict', True))
+                        convert=convert, strict=cfg.get('strict', True),
+                        allow_non_finite=cfg.get('allow_non_finite'))
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        if isinstance(x, torch.Tensor) and not is_compiling() and not torch.jit.is_tracing():
+            check_pvt_input_size(self, tuple(x.shape))
         return tuple(super().forward(x))

@@ -18,9 +18,10 @@ starts COCO / ADE20K from the raw weights ("best model weights (instead of EMA w
 appendix C.2): ``weights='model'``, the default here, takes the same weights.
 """
 import logging
+import os
 import re
 from collections import OrderedDict
-from typing import Callable, Dict, List, Optional, Type
+from typing import Callable, Dict, List, Optional, Tuple, Type
 
 import torch
 from mmengine.logging import print_log
@@ -30,6 +31,8 @@ from torch import nn
 from ...utils import read_checkpoint
 
 WEIGHTS = ('model', 'ema')
+# Set to 1 to load checkpoint tensors that hold NaN/Inf (refused by default).
+ALLOW_NON_FINITE_ENV = 'RESTV2_ALLOW_NON_FINITE'
 
 
 def _strip(state: dict, prefix: str) -> 'OrderedDict[str, torch.Tensor]':
@@ -207,10 +210,59 @@ def fit_state_dict(module: nn.Module, state: dict, path: str, strict: bool = Tru
     return fits
 
 
+def non_finite_tensors(state: dict) -> 'OrderedDict[str, Tuple[int, int]]':
+    """The floating-point tensors of ``state`` that hold NaN or Inf: name -> (NaN count, Inf count)."""
+    found = OrderedDict()
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and \
+                not bool(torch.isfinite(value).all()):
+            found[key] = (int(torch.isnan(value).sum()), int(torch.isinf(value).sum()))
+    return found
+
+
+def allow_non_finite(option: Optional[bool] = None) -> bool:
+    """Whether non-finite checkpoint weights load: ``option`` (``init_cfg`` ``allow_non_finite``)
+    where given, else ``$RESTV2_ALLOW_NON_FINITE=1`` (for every loader, the tools' too)."""
+    if option is not None:
+        if not isinstance(option, bool):
+            raise TypeError(f'allow_non_finite must be True or False, got {option!r}')
+        return option
+    return os.environ.get(ALLOW_NON_FINITE_ENV, '0') == '1'
+
+
+def check_finite(state: dict, path: str, target: str, group: Callable[[List[str]], List[str]],
+                 allow: Optional[bool] = None) -> None:
+    """Refuse checkpoint tensors that hold NaN or Inf (a run that diverged before it was saved):
+    loaded, they make every output NaN.
+
+    Args:
+        state: The tensors about to be loaded.
+        path: The checkpoint file, for the message.
+        target: What they load into, for the message (e.g. ``"ResTv2 (arch='tiny')"``).
+        group: Lines of a list of keys grouped by stage (``'stage 2: 3: a, b, c'``).
+        allow: See :func:`allow_non_finite`.
+
+    Raises:
+        ValueError: the count of such tensors, and per stage their count and first names with
+            each one's NaN and Inf counts; how to load the file anyway.
+    """
+    bad = non_finite_tensors(state)
+    if not bad or allow_non_finite(allow):
+        return
+    named = ', '.join(f'{k} ({nan} NaN, {inf} Inf)' for k, (nan, inf) in list(bad.items())[:4])
+    raise ValueError(
+        f'checkpoint {path!r} holds NaN/Inf in {len(bad)} of the {len(state)} tensors that would '
+        f'load into {target}, which would then compute NaN:\n' + '\n'.join(
+            '  ' + line for line in group(list(bad))) + f'\nfirst: {named}.\nUse an earlier '
+        'checkpoint of the run (weights turn NaN/Inf where training diverged); to load it anyway, '
+        f'set allow_non_finite=True in init_cfg or {ALLOW_NON_FINITE_ENV}=1.')
+
+
 def load_pretrained(module: nn.Module, path: str, prefix: Optional[str] = None,
                     weights: str = 'model',
                     convert: Optional[Callable[[dict], dict]] = None,
-                    strict: bool = True) -> Dict[str, list]:
+                    strict: bool = True,
+                    allow_non_finite: Optional[bool] = None) -> Dict[str, list]:
     """Load a checkpoint into ``module``; a checkpoint that does not fit is an error
     (:func:`fit_state_dict`).
 
@@ -224,6 +276,8 @@ def load_pretrained(module: nn.Module, path: str, prefix: Optional[str] = None,
             release's names to ours. Default: ``module.convert_state_dict`` where it has one.
         strict: Raise where the checkpoint does not fit (default); False loads what fits and logs
             what stays at initialisation, per stage.
+        allow_non_finite: Load tensors that hold NaN/Inf (default: refused, with either
+            ``strict``; see :func:`check_finite`).
 
     Returns:
         dict: ``missing_keys`` (left at initialisation, documented optional keys included),
@@ -233,10 +287,13 @@ def load_pretrained(module: nn.Module, path: str, prefix: Optional[str] = None,
     Raises:
         FileNotFoundError, RuntimeError: see :func:`restv2_mm.utils.read_checkpoint`;
             RuntimeError also when the checkpoint does not fit (see :func:`fit_state_dict`).
-        ValueError, TypeError: see :func:`unwrap_state_dict`; ``strict`` not a bool.
+        ValueError, TypeError: see :func:`unwrap_state_dict`; ``strict`` not a bool; NaN/Inf in
+            the tensors that fit (:func:`check_finite`).
     """
     if not isinstance(strict, bool):
         raise TypeError(f'init_cfg strict must be True or False, got {strict!r}')
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint file not found: {path!r} (init_cfg.checkpoint)')
     state = unwrap_state_dict(read_checkpoint(path), weights)
     if prefix is None and any(k.startswith('backbone.') for k in state):
         prefix = 'backbone.'
@@ -246,6 +303,9 @@ def load_pretrained(module: nn.Module, path: str, prefix: Optional[str] = None,
     if convert is not None:
         state = convert(state)
     fits = fit_state_dict(module, state, path, strict=strict)
+    arch = getattr(module, 'arch', None)
+    check_finite(fits, path, type(module).__name__ + (f' (arch={arch!r})' if arch else ''),
+                 lambda keys: _by_stage(module, keys), allow_non_finite)
     result = module.load_state_dict(fits, strict=False)
     print_log(f'loaded {path} ({weights} weights{", prefix " + repr(prefix) if prefix else ""}) '
               f'into {type(module).__name__}: {len(fits)} tensors', logger='current')
@@ -268,9 +328,9 @@ def require_checkpoint(init_cfg: dict, owner: str) -> Optional[str]:
     if not path and init_cfg.get('required', False):
         raise ValueError(
             f'{owner}.init_cfg.checkpoint is not set, but this config fine-tunes a pretrained model '
-            f"(init_cfg.required=True): set `pretrained = 'PATH'` at the top of the config or "
-            f'--cfg-options {owner}.init_cfg.checkpoint=PATH; to start from random weights on '
-            f'purpose, set {owner}.init_cfg.required=False')
+            f"(init_cfg.required=True): give one with --cfg-options pretrained=PATH (restv2-mm's "
+            f'tools/train.py) or {owner}.init_cfg.checkpoint=PATH (any OpenMMLab tool); to start '
+            f'from random weights on purpose, set {owner}.init_cfg.required=False')
     return path
 
 
@@ -290,24 +350,26 @@ class PretrainedWeights(BaseInit):
         required (bool): Raise where ``checkpoint`` is None. Default: True.
         strict (bool): Raise where the checkpoint's keys or shapes do not fit the module (default);
             False loads what fits (see :func:`fit_state_dict`).
+        allow_non_finite (bool, optional): Load tensors that hold NaN/Inf (see :func:`check_finite`).
 
     Raises:
         ValueError: ``required`` and no checkpoint; see also :func:`load_pretrained`.
     """
 
     def __init__(self, checkpoint: Optional[str] = None, prefix: Optional[str] = None,
-                 weights: str = 'model', required: bool = True, strict: bool = True, **kwargs):
+                 weights: str = 'model', required: bool = True, strict: bool = True,
+                 allow_non_finite: Optional[bool] = None, **kwargs):
         super().__init__(**kwargs)
         if weights not in WEIGHTS:
             raise ValueError(f"weights must be 'model' (raw weights) or 'ema', got {weights!r}")
         self.cfg = dict(checkpoint=checkpoint, prefix=prefix, weights=weights, required=required,
-                        strict=strict)
+                        strict=strict, allow_non_finite=allow_non_finite)
 
     def __call__(self, module: nn.Module) -> None:
         path = require_checkpoint(self.cfg, type(module).__name__)
         if path:
             load_pretrained(module, path, prefix=self.cfg['prefix'], weights=self.cfg['weights'],
-                            strict=self.cfg['strict'])
+                            strict=self.cfg['strict'], allow_non_finite=self.cfg['allow_non_finite'])
         else:
             print_log(f'{type(module).__name__}: no checkpoint, left at its initialisation',
                       logger='current')

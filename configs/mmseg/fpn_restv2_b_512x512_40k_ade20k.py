@@ -1,0 +1,5 @@
+# Semantic FPN + ResTv2-B on ADE20K, 40k iterations (not in the paper):
+# fpn_restv2_t_512x512_40k_ade20k.py with the paper's ResTv2-B stochastic depth, 0.3.
+_base_ = './fpn_restv2_t_512x512_40k_ade20k.py'
+pretrained = None
+model = dict(backbone=dict(arch='base', drop_path_rate=0.3, init_cfg=dict(checkpoint=pretrained)))
