@@ -86,6 +86,12 @@ def run_entry(entry: Entry, backbone: str, size: int) -> Dict:
 
 
 def _child(conn, entry: Entry, backbone: str, size: int) -> None:
+    import torch
+
+    # GNU OpenMP is not fork-safe: a child forked from a process that ran a parallel region
+    # (a test session, say) hangs in its own first one. One thread runs none (and the entries run
+    # side by side with --jobs anyway).
+    torch.set_num_threads(1)
     warnings.filterwarnings('ignore')
     with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null), \
             contextlib.redirect_stderr(io.StringIO()):

@@ -8,6 +8,7 @@ import os.path as osp
 import time
 
 import pytest
+import torch
 
 from helpers import REPO, load_tool
 from restv2_mm.cli import MATRIX_BACKBONES, matrix_entries, matrix_summary, render_matrix, run_matrix
@@ -102,9 +103,12 @@ def test_page_and_summary(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_an_entry_end_to_end():
     """RTMDet-tiny with RMT-T at 64x64 in a child process: one training step and one inference;
-    UNet beside it is refused with the field."""
+    UNet beside it is refused with the field. Forked after this process ran torch's thread pool
+    (as in a test session): the child must not hang in OpenMP."""
     rtmdet, unet = matrix_entries(only=['rtmdet'])[0], matrix_entries(only=['mmseg/unet'])[0]
-    rows = dict(compat.run_many([(rtmdet, 'rmt-tiny', 64), (unet, 'rmt-tiny', 64)], jobs=2))
+    torch.nn.functional.conv2d(torch.randn(4, 32, 64, 64), torch.randn(32, 32, 3, 3))  # threads run
+    rows = dict(compat.run_many([(rtmdet, 'rmt-tiny', 64), (unet, 'rmt-tiny', 64)], jobs=2,
+                                timeout=600))
     assert rows[0]['outcome'] == 'works', rows[0]
     assert rows[0]['out_indices'] == [1, 2, 3] and 'model.neck.in_channels' in rows[0]['rewritten']
     assert rows[0]['losses']['loss_cls'] > 0
