@@ -19,7 +19,7 @@ from mmengine.registry import (
 from .engine.atomic_backend import AtomicLocalBackend
 from .engine.hooks import RNGStateHook, SeededSampler
 from .models import RMT, ResTv1, ResTv2, RMTClsNeck, RMTSwin, build_pvt_emsav2
-from .models.utils import PretrainedWeights
+from .models.common import PretrainedWeights
 from .utils.paths import mim_root
 from .utils.serialization import load_local_checkpoint
 from .utils.torch_compat import default_weights_only

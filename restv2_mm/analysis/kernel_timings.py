@@ -8,15 +8,16 @@ after one warm-up, ms): ``--micro`` of ``tools/analysis_tools/profile_restv2.py`
   to tokens) in NCHW against channels-last.
 - :func:`rotary_timings`: RMT's rotary position of stage-1 q (4 heads of 16 channels) at each
   layout of :data:`restv2_mm.analysis.RMT_LAYOUTS`, forward and forward + backward: the official
-  ``theta_shift`` (two slices, a negation, a stack, two products and a sum) against ours, one
-  complex product per channel pair (``rotate_pairs``).
+  ``theta_shift`` (two slices, a negation, a stack, two products and a sum; the reference of
+  :func:`restv2_mm.ops.rotary`) against ours, one complex product per channel pair (its fast path).
 """
 from typing import Callable, List
 
 import torch
 import torch.nn.functional as F
 
-from ..models import RetentionRelPos2d, rotate_pairs, theta_shift
+from ..models.rmt import RetentionRelPos2d
+from ..ops import fast_path, rotary
 from .latency import measure_latency
 from .rmt_layouts import RMT_LAYOUTS
 
@@ -66,13 +67,18 @@ def rotary_timings() -> List[tuple]:
     for size, (batch, h, w, _) in RMT_LAYOUTS.items():
         h, w = h // 4, w // 4
         sin, cos = RetentionRelPos2d(64, 4, 2, 4).rotary(h, w)
-        turn = torch.complex(cos[..., ::2], sin[..., ::2]).unsqueeze(2)
         x = torch.randn(batch, 4, h, w, 16, requires_grad=True)  # the official (B, N, H, W, D)
         x_ours = x.detach().permute(0, 2, 3, 1, 4).contiguous().requires_grad_()  # (B, H, W, N, D)
         grad, grad_ours = torch.randn_like(x), torch.randn_like(x_ours)
         times = []
-        for fn, t, g in ((lambda t: theta_shift(t, sin, cos), x, grad),
-                         (lambda t: rotate_pairs(t, turn), x_ours, grad_ours)):
+        def official(t):
+            with fast_path(False):
+                return rotary(t, sin, cos)
+
+        def ours(t):  # the tables broadcast over the heads
+            with fast_path(True):
+                return rotary(t, sin.unsqueeze(2), cos.unsqueeze(2))
+        for fn, t, g in ((official, x, grad), (ours, x_ours, grad_ours)):
             with torch.no_grad():
                 times.append(best_ms(lambda: fn(t)))
             times.append(best_ms(lambda: fn(t).backward(g)))

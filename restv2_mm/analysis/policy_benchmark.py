@@ -1,21 +1,20 @@
 """Training-step time and activation memory of each gradient-checkpointing policy: the rows and the
 table of ``tools/analysis_tools/checkpoint_policies.py``.
 
-Rows per model: no checkpointing (``none``, the base), ``with_cp='full'``, and ``with_cp='selective'``
-under each policy of :data:`restv2_mm.models.SELECTIVE_POLICIES`. One training step is forward +
+Rows per model: no checkpointing (``none``, the base), ``with_cp='full'`` and ``with_cp='selective'``
+(:mod:`restv2_mm.models.common.recompute`). One training step is forward +
 backward of the sum of the outputs' means, fp32 on the CPU. Time: the median [min, max] of
 ``repeat`` interleaved rounds after ``warmup`` (all policies of a model in the same rounds, ms).
 Memory: peak RSS above the model during one step after ``warmup`` steps, each row in a fresh process
 (:mod:`restv2_mm.analysis.memory`, MB): the warm-up leaves out what a first step loads once
 (library code, kernel caches, RMT's decay tables), which is no activation.
 """
-import contextlib
 import sys
 from typing import Callable, List, Optional, Sequence
 
 import torch
 
-from ..models import RMT, ResTv2, selective_policy
+from ..models import RMT, ResTv2
 from ..utils import markdown_table, record_header
 from .latency import measure_interleaved
 from .memory import peak_memory_mb
@@ -26,27 +25,26 @@ POLICY_MODELS = {
     'restv2-t': ((1, 3, 800, 1344), ResTv2, 'tiny'),
     'rmt-t': ((1, 3, 512, 512), RMT, 'tiny'),
 }
-POLICIES = ('none', 'full', 'gemm', 'narrow', 'early', 'attention')
+POLICIES = ('none', 'full', 'selective')
 
 
 def policy_step(model_name: str, policy: str) -> Callable[[], None]:
     """One training step of a row (seeded random weights, train mode), as a function.
 
     Raises:
-        KeyError: a model outside :data:`POLICY_MODELS`.
+        KeyError: a model outside :data:`POLICY_MODELS` or a policy outside :data:`POLICIES`.
     """
     torch.manual_seed(0)
     shape, cls, arch = POLICY_MODELS[model_name]
-    with_cp = {'none': False, 'full': 'full'}.get(policy, 'selective')
+    with_cp = {'none': False, 'full': 'full', 'selective': 'selective'}[policy]
     model = cls(arch=arch, with_cp=with_cp)
     model.init_weights()
     model.train()
     x = torch.randn(*shape)
 
     def step():
-        with selective_policy(policy) if with_cp == 'selective' else contextlib.nullcontext():
-            outs = model(x)
-            sum(o.mean() for o in outs).backward()
+        outs = model(x)
+        sum(o.mean() for o in outs).backward()
         model.zero_grad(set_to_none=True)
     return step
 

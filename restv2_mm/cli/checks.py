@@ -5,10 +5,9 @@ from typing import List
 from mmengine.config import Config
 
 from ..apis import our_backbone
-from ..models.utils import check_finite, unwrap_state_dict
-from ..models.utils.checkpoint import require_checkpoint
+from ..models import unwrap_state_dict
+from ..models.common import check_finite
 from ..utils import read_checkpoint
-from .config import pretrained_inits
 
 
 def check_whole_model_checkpoint(path: str, cfg: Config) -> None:
@@ -51,21 +50,6 @@ def _check_not_official(path: str, keys: List[str], cfg: Config) -> None:
             f'checkpoint is expected here. For a classifier convert it with `python '
             f'tools/model_converters/convert_official_ckpt.py {path} OUT.pth`; to start a detector or '
             f"segmentor from it, set model.backbone.init_cfg=dict(type='Pretrained', checkpoint='{path}')")
-
-
-def check_pretrained_given(cfg: Config) -> None:
-    """Refuse to train a fine-tuning config without its ImageNet checkpoint, before anything is built.
-
-    Every checkpoint-loading init_cfg of ``cfg.model`` with ``required=True`` needs a
-    ``checkpoint`` (given with ``--cfg-options pretrained=PATH``). Our backbones check this again
-    when they initialise; a stock backbone in one of our configs (mmdet's PVTv2 in the Semantic FPN
-    baseline) would otherwise fail inside its own loader with no word of what to set.
-
-    Raises:
-        ValueError: names the init_cfg, how to give the checkpoint and how to opt out.
-    """
-    for name, init in pretrained_inits(cfg.get('model') or {}):
-        require_checkpoint(init, name[:-len('.init_cfg')] if name.endswith('.init_cfg') else name)
 
 
 def by_part(keys: List[str], shown: int = 4) -> List[str]:

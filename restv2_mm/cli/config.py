@@ -1,19 +1,16 @@
 """Turning a config and the tools' flags into what the runner runs."""
 import os.path as osp
 import warnings
-from typing import Iterator, List, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
-from mmengine.logging import print_log
 
 from ..apis import check_model_channels
+from .cuda import check_cuda_ops, device_name, local_device_index, native_bf16
 from .distributed import setup_cpu_distributed
+from .pretrained import apply_pretrained, waive_required_pretrained
 from .resume import latest_checkpoint, make_resume_exact
 from .run_checks import check_output_args, check_run_settings
-
-# The initializers that load a checkpoint file: mmengine's (both names) and ours.
-PRETRAINED_INITS = ('Pretrained', 'PretrainedInit', 'PretrainedWeights')
 
 
 def apply_common_args(cfg: Config, args) -> Config:
@@ -24,10 +21,12 @@ def apply_common_args(cfg: Config, args) -> Config:
     ``Pretrained`` init_cfg (:func:`apply_pretrained`); a run that starts from whole-model weights
     (``--resume``, ``load_from``) needs no ImageNet checkpoint (:func:`waive_required_pretrained`).
     ``--amp`` turns on bf16 AMP; an ``AmpOptimWrapper`` (from ``--amp`` or the config) is adapted
-    by :func:`resolve_amp`.
+    by :func:`resolve_amp`. A run on CUDA whose model needs mmcv's CUDA ops stops here if mmcv has
+    none (:func:`.cuda.check_cuda_ops`).
 
     Raises:
         ValueError: see :func:`apply_pretrained`. FileNotFoundError: no ``--resume`` checkpoint.
+        MissingCudaOpsError: see :func:`.cuda.check_cuda_ops`.
     """
     declared = cfg.get('pretrained')
     if getattr(args, 'cfg_options', None):
@@ -43,7 +42,6 @@ def apply_common_args(cfg: Config, args) -> Config:
     if optim_wrapper is not None:
         if getattr(args, 'amp', False):
             optim_wrapper.type = 'AmpOptimWrapper'
-            optim_wrapper.setdefault('loss_scale', 'dynamic')
             optim_wrapper.setdefault('dtype', 'bfloat16')
         if optim_wrapper.get('type') == 'AmpOptimWrapper':
             resolve_amp(optim_wrapper)
@@ -69,100 +67,45 @@ def apply_common_args(cfg: Config, args) -> Config:
     make_resume_exact(cfg)
 
     check_model_channels(cfg.get('model'), cfg.get('default_scope'))
+    check_cuda_ops(cfg)
     setup_cpu_distributed(cfg)
     return cfg
 
 
-def pretrained_inits(model: dict, prefix: str = 'model') -> Iterator[Tuple[str, dict]]:
-    """``(key, init_cfg)`` of every checkpoint-loading init_cfg (``type`` one of
-    :data:`PRETRAINED_INITS`, scope prefix allowed) in a model config, nested parts included,
-    e.g. ``('model.backbone.init_cfg', {...})``; an init_cfg list gives ``init_cfg.0``, ..."""
-    items = model.items() if isinstance(model, dict) else \
-        enumerate(model) if isinstance(model, (list, tuple)) else ()
-    for key, value in items:
-        name = f'{prefix}.{key}'
-        if key == 'init_cfg':
-            inits = [(name, value)] if isinstance(value, dict) else \
-                [(f'{name}.{i}', v) for i, v in enumerate(value or ())]
-            for init_name, init in inits:
-                if isinstance(init, dict) and str(init.get('type', '')).split('.')[-1] in PRETRAINED_INITS:
-                    yield init_name, init
-        else:
-            yield from pretrained_inits(value, name)
-
-
-def apply_pretrained(cfg: Config, declared=None) -> List[str]:
-    """Give a config's top-level ``pretrained`` to the model's checkpoint-loading init_cfgs.
-
-    Our configs declare ``pretrained = None`` and write it into ``init_cfg=dict(type='Pretrained',
-    checkpoint=pretrained, ...)``; mmengine substitutes the variable when the file is parsed, so
-    neither ``--cfg-options pretrained=PATH`` nor ``pretrained = PATH`` in a config that inherits
-    ours changes the init_cfg by itself. Here every such init_cfg of ``cfg.model`` whose
-    ``checkpoint`` is unset, or is the value the file itself declared, takes ``cfg.pretrained``;
-    one set to another file keeps it (an explicit ``model.*.init_cfg.checkpoint`` wins). Nothing
-    changes while ``pretrained`` is None.
-
-    Args:
-        cfg: The config, with the command line's options merged.
-        declared: ``cfg.pretrained`` as the file declared it, before ``--cfg-options``.
-
-    Returns:
-        The keys set, e.g. ``['model.backbone.init_cfg.checkpoint']`` (also logged).
-
-    Raises:
-        ValueError: ``pretrained`` is set but no init_cfg of the model takes it: none loads a
-            checkpoint (e.g. a classifier trained from scratch: use ``load_from``), or each names
-            another file. The message names the keys.
-    """
-    path = cfg.get('pretrained')
-    if path is None:
-        return []
-    inits = list(pretrained_inits(cfg.get('model') or {}))
-    keys = []
-    for name, init in inits:
-        if init.get('checkpoint') in (None, declared) and init.get('checkpoint') != path:
-            init['checkpoint'] = path
-            keys.append(f'{name}.checkpoint')
-    if not any(init.get('checkpoint') == path for _, init in inits):
-        others = ', '.join(f'{name}.checkpoint={init.get("checkpoint")!r}' for name, init in inits)
-        raise ValueError(
-            f'pretrained={path!r} is set, but no init_cfg of the model takes it ('
-            + (f'each names its own file: {others}' if inits else
-               f'none loads a checkpoint: no type in {PRETRAINED_INITS}')
-            + f"): set model.backbone.init_cfg=dict(type='Pretrained', checkpoint={path!r}), or "
-            f'load_from={path!r} for a whole-model checkpoint')
-    if keys:
-        print_log(f'pretrained={path!r} -> ' + ', '.join(keys), logger='current')
-    return keys
-
-
-def waive_required_pretrained(cfg: Config) -> None:
-    """``required=False`` in each init_cfg without a checkpoint: weights come from ``load_from``
-    (a whole model, or the run resumed), loaded over the initialisation, so a fine-tuning config
-    needs no ImageNet checkpoint then."""
-    waived = []
-    for name, init in pretrained_inits(cfg.get('model') or {}):
-        if init.get('required') and not init.get('checkpoint'):
-            init['required'] = False
-            waived.append(name)
-    if waived:
-        print_log(f'load_from={cfg.load_from!r}: no ImageNet checkpoint needed for '
-                  + ', '.join(waived), logger='current')
-
-
 def resolve_amp(optim_wrapper: dict) -> None:
-    """Make an ``AmpOptimWrapper`` config run where it is: bf16 autocast where the GPU supports it,
-    fp16 (with dynamic loss scaling) on GPUs without bf16 (before Ampere), fp32 without CUDA
-    (mmengine's AmpOptimWrapper refuses to start on the CPU). Each fallback warns.
+    """Make an ``AmpOptimWrapper`` config run where it is, in place: bf16 autocast without a loss
+    scaler where this process's GPU computes bf16 natively (compute capability >= 8.0), fp16 with
+    dynamic loss scaling on older GPUs (T4, V100), fp32 without CUDA (mmengine's AmpOptimWrapper
+    refuses to start on the CPU). Each fallback warns.
+
+    The device is the one this rank will train on (``LOCAL_RANK``, :func:`.cuda.local_device_index`),
+    judged from its properties: no CUDA context is created on it or on GPU 0. bf16 has fp32's
+    exponent range, so it needs no loss scaling; mmengine's AmpOptimWrapper builds a GradScaler
+    whatever the dtype (``loss_scale='dynamic'`` by default), whose inf check reads a flag from the
+    GPU every step, so bf16 gets ``loss_scale=dict(enabled=False)`` (a pass-through GradScaler).
+    An ``AmpOptimWrapper`` without ``dtype`` (fp16 on CUDA) or with ``'float16'`` keeps its
+    loss scale.
     """
     if not torch.cuda.is_available():
         warnings.warn('AMP needs CUDA, which is not available: training in fp32 instead')
         optim_wrapper.type = 'OptimWrapper'
         optim_wrapper.pop('loss_scale', None)
         optim_wrapper.pop('dtype', None)
-    elif optim_wrapper.get('dtype') in ('bfloat16', torch.bfloat16) and \
-            not torch.cuda.is_bf16_supported():
-        warnings.warn(f'{torch.cuda.get_device_name()} has no bf16: AMP in fp16 with dynamic loss '
-                      'scaling instead')
-        optim_wrapper.dtype = 'float16'
-        optim_wrapper.setdefault('loss_scale', 'dynamic')
+        return
+    if optim_wrapper.get('dtype') not in ('bfloat16', torch.bfloat16):
+        return
+    scale = optim_wrapper.get('loss_scale')
+    unscaled = isinstance(scale, dict) and scale.get('enabled') is False
+    index = local_device_index()
+    if native_bf16(index):
+        if not unscaled:
+            if scale is not None:
+                warnings.warn(f'bf16 AMP needs no loss scaling: loss_scale={scale!r} replaced by '
+                              "dict(enabled=False) (a GradScaler syncs with the GPU every step)")
+            optim_wrapper.loss_scale = dict(enabled=False)
+        return
+    warnings.warn(f'{device_name(index)} has no native bf16 (compute capability < 8.0): AMP in fp16 '
+                  'with dynamic loss scaling instead')
+    optim_wrapper.dtype = 'float16'
+    if scale is None or unscaled:
+        optim_wrapper.loss_scale = 'dynamic'

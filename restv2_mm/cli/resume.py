@@ -9,7 +9,7 @@ from typing import Optional
 
 from mmengine.config import Config, ConfigDict
 
-from ..models.utils import check_finite
+from ..models.common import check_finite
 from ..utils import read_checkpoint
 from .checks import by_part
 
@@ -60,7 +60,7 @@ def resume_checkpoint(path: str) -> dict:
     Raises:
         RuntimeError: not a torch checkpoint, or truncated.
         ValueError: a checkpoint of weights only (mmengine stops with ``KeyError: 'epoch'``), or
-            NaN/Inf weights (see :func:`restv2_mm.models.utils.check_finite`).
+            NaN/Inf weights (see :func:`restv2_mm.models.common.check_finite`).
     """
     # mmap needs the zip format torch.save writes; anything else gets read_checkpoint's message.
     checkpoint = read_checkpoint(path, mmap=is_complete_checkpoint(path))

@@ -1,14 +1,19 @@
 """Models: the ResT family (:mod:`.rest`: ResTv1, ResTv2, PVT-EMSAv2) and the RMT family
-(:mod:`.rmt`: RMT, RMT-Swin, the classifier neck) on the shared layers and backbone contract of
-:mod:`.common`, and checkpoint loading (:mod:`.utils`).
+(:mod:`.rmt`: RMT, RMT-Swin, the classifier neck) on what they share (:mod:`.common`: the backbone
+contract, pretrained weights, gradient checkpointing).
 
-The names here are the package's public model API, the ones the tools use."""
+The names here are what users and the tools call."""
 from typing import Any
 
-from .common import SELECTIVE_POLICIES, MultiScaleBackbone, selective_available, selective_policy
+from .common import (
+                     WEIGHTS,
+                     MultiScaleBackbone,
+                     convert_official_classifier,
+                     selective_available,
+                     unwrap_state_dict,
+)
 from .rest import STYLES, ResTv1, ResTv2, build_pvt_emsav2, load_pvt_emsav2
-from .rmt import RMT, RetentionRelPos2d, RMTClsNeck, RMTSwin, rotate_pairs, theta_shift
-from .utils import WEIGHTS, convert_official_classifier, unwrap_state_dict
+from .rmt import RMT, RMTClsNeck, RMTSwin
 
 
 def __getattr__(name: str) -> Any:
@@ -19,6 +24,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ['RMT', 'RMTSwin', 'MultiScaleBackbone', 'PVTEMSAv2', 'RMTClsNeck', 'ResTv1', 'ResTv2',
-           'SELECTIVE_POLICIES', 'STYLES', 'WEIGHTS', 'build_pvt_emsav2', 'convert_official_classifier',
-           'load_pvt_emsav2', 'RetentionRelPos2d', 'rotate_pairs', 'selective_available',
-           'selective_policy', 'theta_shift', 'unwrap_state_dict']
+           'STYLES', 'WEIGHTS', 'build_pvt_emsav2', 'convert_official_classifier',
+           'load_pvt_emsav2', 'selective_available', 'unwrap_state_dict']

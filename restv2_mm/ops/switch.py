@@ -8,18 +8,21 @@ Fast paths are on by default. They are off:
 - while ``torch.jit`` traces or ``torch.onnx`` exports, so that traces (FLOP counting, export) keep
   portable aten ops.
 
-The references compute the same functions with plain ops (explicit ``softmax(q @ k^T) @ v``,
-``Linear`` then ``GELU``) and are what the tests and the exported models compare against.
+The ``with`` block sets a context variable: it holds in its own thread (and asyncio task) only, so
+two threads can run a model each way at the same time. A new thread starts from the environment.
 """
 import contextlib
+import contextvars
 import os
-from typing import Iterator, List, Optional
+from typing import Iterator, Optional
 
 import torch
 
 FAST_PATH_ENV = 'RESTV2_FAST_PATH'
 _TRUE, _FALSE = ('1', 'on', 'true', 'yes'), ('0', 'off', 'false', 'no')
-_stack: List[bool] = []
+# None: as the environment says; True/False: set by the innermost ``fast_path`` block.
+_SETTING: contextvars.ContextVar[Optional[bool]] = contextvars.ContextVar('restv2_fast_path',
+                                                                          default=None)
 
 
 def _from_env() -> bool:
@@ -44,27 +47,22 @@ def fast_path_enabled() -> bool:
     """
     if tracing():
         return False
-    return _stack[-1] if _stack else _from_env()
-
-
-def channels_last(x: torch.Tensor) -> torch.Tensor:
-    """``x`` (N, C, H, W) in channels-last memory where the fast paths are on (depth-wise convs
-    and PixelShuffle run faster on it on the CPU), unchanged on the reference path (plain NCHW, no
-    memory-format decisions for an exporter to guard on)."""
-    return x.contiguous(memory_format=torch.channels_last) if fast_path_enabled() else x
+    setting = _SETTING.get()
+    return _from_env() if setting is None else setting
 
 
 @contextlib.contextmanager
 def fast_path(enabled: Optional[bool] = True) -> Iterator[None]:
-    """Turn the fast paths on or off inside the ``with`` block (``None``: as the environment says).
+    """Turn the fast paths on or off inside the ``with`` block, in this thread (``None``: as the
+    environment says when the block starts).
 
     Example::
 
         with restv2_mm.ops.fast_path(False):   # the plain-PyTorch reference everywhere
             outs = model(x)
     """
-    _stack.append(_from_env() if enabled is None else bool(enabled))
+    token = _SETTING.set(_from_env() if enabled is None else bool(enabled))
     try:
         yield
     finally:
-        _stack.pop()
+        _SETTING.reset(token)

@@ -13,7 +13,7 @@ from mmengine.config import Config
 
 from helpers import REPO, load_tool, logged, run_tool
 from restv2_mm.cli import apply_common_args
-from restv2_mm.cli.config import pretrained_inits
+from restv2_mm.cli.pretrained import pretrained_inits
 from restv2_mm.models import ResTv2
 
 CONFIGS = sorted(osp.relpath(p, osp.join(REPO, 'configs'))
@@ -104,7 +104,8 @@ def test_fine_tuning_refuses_random_weights_unless_told():
 
 def test_resume_and_load_from_need_no_imagenet_checkpoint(tmp_path):
     ckpt = tmp_path / 'iter_10.pth'
-    ckpt.write_bytes(b'')  # only its existence is checked before the runner loads it
+    # A training checkpoint as --resume checks it before the runner starts (meta, weights, optimizer).
+    torch.save(dict(meta=dict(epoch=1, iter=10), state_dict={}, optimizer={}), ckpt)
     config = 'mmpretrain/rmt_s_8xb64_in1k-384px.py'
     assert all(init.required for init in inits(tool_config(config)).values())
     for cfg in (tool_config(config, resume=str(ckpt)), tool_config(config, f'load_from={ckpt}')):

@@ -1,5 +1,6 @@
-"""The paper's ablations as switches of EMSAv2 / ResTv2 (Table 2a-d, appendices B and E): what
-each computes, the keys each adds or removes, any input size, and bad values."""
+"""The paper's ablations of EMSAv2 / ResTv2 (Table 2a-d, appendices B and E), as the modules
+:func:`build_emsa` picks: what each computes, the keys each adds or removes, any input size, and
+bad values."""
 import math
 import re
 
@@ -8,16 +9,27 @@ import torch
 import torch.nn.functional as F
 
 from restv2_mm.models import ResTv1, ResTv2
-from restv2_mm.models.rest import EMSAv2, relative_position
+from restv2_mm.models.rest import (
+                                   EMSA,
+                                   DownUpConvNet,
+                                   EMSAv2,
+                                   EMSAv2RPE,
+                                   EMSAv2UpK,
+                                   EMSAv2UpMode,
+                                   EMSAv2UpX,
+                                   build_emsa,
+                                   relative_position,
+)
 from restv2_mm.ops import fast_path
 
 TINY_DIMS = [96, 192, 384, 768]
 
 
-def reference(attn: EMSAv2, x: torch.Tensor, hw) -> torch.Tensor:
-    """EMSAv2 written out for every switch from the paper's definitions: eq. 2 (section 3.2),
-    Table 2a-c, appendix B (MHIM: 1x1 conv over heads before the softmax, InstanceNorm after it)
-    and appendix E (RPE: Softmax(Q (K + P)^T / sqrt(d)))."""
+def reference(attn, x: torch.Tensor, hw, up_target='v', up_mode='pixel_shuffle', branches='both',
+              mhim=False, rpe_size=None) -> torch.Tensor:
+    """The attention for the switches written out from the paper's definitions: eq. 2 (section
+    3.2), Table 2a-c, appendix B (MHIM: 1x1 conv over heads before the softmax, InstanceNorm after
+    it) and appendix E (RPE: Softmax(Q (K + P)^T / sqrt(d))); the module gives only weights."""
     n, length, c = x.shape
     h, w = hw
     heads, r = attn.num_heads, attn.sr_ratio
@@ -31,55 +43,74 @@ def reference(attn: EMSAv2, x: torch.Tensor, hw) -> torch.Tensor:
 
     def up(t):
         m = t.transpose(1, 2).reshape(n, c, hk, wk)
-        if attn.up_mode == 'pixel_shuffle':
-            m = attn.up(m)
+        if up_mode == 'pixel_shuffle':
+            m = F.pixel_shuffle(F.conv2d(m, attn.up[0].weight, attn.up[0].bias, padding=1,
+                                         groups=c), r)
         elif r > 1:
-            m = F.interpolate(m, scale_factor=r, mode=attn.up_mode)
+            m = F.interpolate(m, scale_factor=r, mode=up_mode)
         m = m[:, :, :h, :w].flatten(2).transpose(1, 2)
-        return m if attn.up_norm is None else attn.up_norm(m)
+        return attn.up_norm(m) if up_mode == 'pixel_shuffle' else m
 
-    if attn.branches == 'conv':
-        return attn.proj(up(xr if attn.up_target == 'x' else attn.v(xr)))
+    if branches == 'conv':
+        return attn.proj(up(xr if up_target == 'x' else attn.v(xr)))
     kv = attn.kv(xr)
     key, value = kv[..., :c], kv[..., c:]
     q = attn.q(x).reshape(n, length, heads, d).transpose(1, 2)
     k = key.reshape(n, -1, heads, d).transpose(1, 2)
     v = value.reshape(n, -1, heads, d).transpose(1, 2)
-    if attn.rel_pos_h is not None:
+    if rpe_size is not None:
         k = k + (attn.rel_pos_h + attn.rel_pos_w).reshape(heads, hk * wk, d)
     a = (q @ k.transpose(-2, -1)) * d ** -0.5
-    if attn.mhim:
+    if mhim and heads > 1:
         a = attn.transform_norm(attn.transform_conv(a).softmax(-1))
     else:
         a = a.softmax(-1)
     out = (a @ v).transpose(1, 2).reshape(n, length, c)
-    if attn.up_target != 'none':
-        out = out + up({'x': xr, 'k': key, 'v': value}[attn.up_target])
+    if up_target != 'none' and branches != 'attn':
+        out = out + up({'x': xr, 'k': key, 'v': value}[up_target])
     return attn.proj(out)
 
 
-SWITCHES = [
-    dict(), dict(up_target='k'), dict(up_target='x'), dict(up_target='none'),
-    dict(branches='attn'), dict(up_mode='nearest'), dict(up_mode='bilinear'),
-    dict(branches='conv'), dict(branches='conv', up_target='x'), dict(mhim=True),
-    dict(mhim=True, up_target='none'), dict(rpe_size='the input size'),
+SWITCHES = [  # (switches, the module build_emsa gives)
+    (dict(), EMSAv2), (dict(up_target='k'), EMSAv2UpK), (dict(up_target='x'), EMSAv2UpX),
+    (dict(up_target='none'), EMSA), (dict(branches='attn'), EMSA),
+    (dict(up_mode='nearest'), EMSAv2UpMode), (dict(up_mode='bilinear'), EMSAv2UpMode),
+    (dict(branches='conv'), DownUpConvNet), (dict(branches='conv', up_target='x'), DownUpConvNet),
+    (dict(branches='conv', up_mode='nearest'), DownUpConvNet), (dict(mhim=True), EMSAv2),
+    (dict(mhim=True, up_target='none'), EMSA), (dict(mhim=True, up_target='k'), EMSAv2UpK),
+    (dict(rpe_size='the input size'), EMSAv2RPE),
+    (dict(rpe_size='the input size', mhim=True), EMSAv2RPE),
 ]
 
 
-@pytest.mark.parametrize('kwargs', SWITCHES, ids=lambda k: str(k) or 'default')
+@pytest.mark.parametrize('switches,cls', SWITCHES, ids=lambda k: str(k) if isinstance(k, dict)
+                         else k.__name__)
 @pytest.mark.parametrize('heads,r,hw', [(2, 4, (12, 16)), (2, 1, (12, 16)), (4, 2, (11, 7))])
-def test_emsav2_computes_the_paper_definition(kwargs, heads, r, hw):
-    if 'rpe_size' in kwargs:  # tables of the keys' size (resizing: test_rpe_and_ape_are_resized)
-        kwargs = dict(rpe_size=hw)
-    attn = EMSAv2(32, heads, r, **kwargs).eval()
+def test_each_ablation_computes_the_paper_definition(switches, cls, heads, r, hw):
+    if 'rpe_size' in switches:  # tables of the keys' size (resizing: test_rpe_and_ape_are_resized)
+        switches = dict(switches, rpe_size=hw)
+    attn = build_emsa(32, heads, r, **switches).eval()
+    assert type(attn) is cls
     for p in attn.parameters():  # LayerNorms start at 1/0: perturb them too
         torch.nn.init.normal_(p, std=0.2)
-    x = torch.randn(2, hw[0] * hw[1], 32)
+    x = torch.randn(2, hw[0] * hw[1], 32, dtype=torch.float64)
+    attn.double()
     with torch.no_grad():
-        want = reference(attn, x, hw)
+        want = reference(attn, x, hw, **switches)
         for fast in (True, False):
             with fast_path(fast):
-                assert torch.allclose(attn(x, hw), want, atol=1e-5), fast
+                torch.testing.assert_close(attn(x, hw), want, rtol=1e-10, atol=1e-10)
+
+
+def test_emsa_and_emsav2_are_the_papers_modules():
+    """ResTv1's EMSA has the multi-head interaction and no upsampling; EMSAv2 (the default of
+    build_emsa) has the upsampling branch and no interaction (ResTv2 section 3.2)."""
+    emsa, emsav2 = EMSA(32, 2, 2), build_emsa(32, 2, 2)
+    assert type(emsav2) is EMSAv2 and isinstance(emsav2, EMSA)
+    assert emsa.mhim and hasattr(emsa, 'transform_conv') and not hasattr(emsa, 'up')
+    assert not emsav2.mhim and not hasattr(emsav2, 'transform_conv')
+    assert {n.split('.')[0] for n, _ in emsav2.named_parameters()} == {
+        'q', 'kv', 'sr', 'sr_norm', 'up', 'up_norm', 'proj'}
 
 
 def keys(model) -> dict:
@@ -206,6 +237,18 @@ def test_bad_switches(kwargs, exc, words):
         ResTv2('tiny', **kwargs)
     for word in words:
         assert word in str(info.value), (word, str(info.value))
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(up_target='k', up_mode='nearest'), dict(up_target='x', pos_embed='rpe'),
+    dict(up_mode='bilinear', pos_embed='rpe'), dict(up_target='none', pos_embed='rpe')])
+def test_ablations_of_different_tables_do_not_combine(kwargs):
+    """The paper varies one of Table 2a, Table 2b and appendix E at a time; two at once are refused
+    with the arguments named."""
+    with pytest.raises(ValueError) as info:
+        ResTv2('tiny', **kwargs)
+    for name, value in kwargs.items():
+        assert name in str(info.value) and repr(value).strip("'") in str(info.value)
 
 
 def test_restv1_checks_its_switches_alike():

@@ -32,7 +32,7 @@ def test_official_checkpoint_loads_with_only_output_norms_missing(tmp_path):
     torch.save(official_layout(src), path)
 
     dst = ResTv2('tiny', init_cfg=dict(type='Pretrained', checkpoint=str(path)))
-    from restv2_mm.models.utils import load_pretrained
+    from restv2_mm.models.common import load_pretrained
     result = load_pretrained(dst, str(path))
     assert sorted(result['missing_keys']) == sorted(
         f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias'))

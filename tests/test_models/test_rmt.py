@@ -9,7 +9,7 @@ from torch import nn
 import restv2_mm  # noqa: F401
 from restv2_mm.analysis import count_params, flop_analyzer
 from restv2_mm.models import RMT, RMTClsNeck
-from restv2_mm.models.common.grad_checkpoint import selective_available
+from restv2_mm.models.common.recompute import selective_available
 from restv2_mm.models.rmt import RetentionRelPos2d
 from restv2_mm.ops import fast_path
 
@@ -265,17 +265,17 @@ def test_fused_attention_equals_reference():
     (the official explicit matmuls, fast path off)."""
     import torch.nn.functional as F
 
-    from restv2_mm.ops import retention
+    from restv2_mm.ops.kernels import attention
     from restv2_mm.utils.torch_compat import cpu_sdpa_takes_float_mask
     if not cpu_sdpa_takes_float_mask():
         pytest.skip('this torch has no CPU flash attention with a float mask')
     model = RMT('tiny').eval()
     x = torch.randn(2, 3, 70, 45)
     with torch.no_grad():
-        with fast_path(False), mock.patch.object(retention.F, 'scaled_dot_product_attention',
+        with fast_path(False), mock.patch.object(attention.F, 'scaled_dot_product_attention',
                                                  side_effect=AssertionError('SDPA called')):
             ref = model(x)
-        with fast_path(True), mock.patch.object(retention.F, 'scaled_dot_product_attention',
+        with fast_path(True), mock.patch.object(attention.F, 'scaled_dot_product_attention',
                                                 wraps=F.scaled_dot_product_attention) as sdpa:
             fast = model(x)
     # stages 1-2 decomposed: rows, then columns image by image (batch 2); stages 3-4 whole map

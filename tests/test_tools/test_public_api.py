@@ -55,10 +55,10 @@ def test_the_contract_fails_on_a_tool_that_reaches_into_a_module(repo_root, tmp_
 
     assert lint().returncode == 0, 'the copied tree must pass before it is broken'
     (tmp_path / 'tools' / 'bad_tool.py').write_text(
-        'from restv2_mm.models.utils.checkpoint import fit_state_dict  # noqa: F401\n')
+        'from restv2_mm.models.common.pretrained import fit_state_dict  # noqa: F401\n')
     out = lint()
     assert out.returncode != 0
-    assert 'tools.bad_tool -> restv2_mm.models.utils.checkpoint' in out.stdout
+    assert 'tools.bad_tool -> restv2_mm.models.common.pretrained' in out.stdout
 
 
 def _tool_files():

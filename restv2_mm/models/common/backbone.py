@@ -17,9 +17,9 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...utils.torch_compat import is_compiling
-from ..utils.checkpoint import load_pretrained, require_checkpoint
-from .grad_checkpoint import check_cp_mode
 from .input_check import check_input_size, match_input_dtype
+from .pretrained import load_pretrained, require_checkpoint
+from .recompute import check_cp_mode
 
 DECAY_TYPES = ('stage_wise', 'layer_wise')
 CHECK_INPUT_ENV = 'RESTV2_CHECK_INPUT'
@@ -44,7 +44,7 @@ class MultiScaleBackbone(BaseModule):
         with_cp (bool | str): Gradient checkpointing of the blocks and embeddings (what it covers
             is the family's): False; True or ``'full'`` (recompute everything in backward);
             ``'selective'`` (keep matmul and attention outputs, recompute the cheap rest; see
-            :mod:`restv2_mm.models.common.grad_checkpoint`).
+            :mod:`restv2_mm.models.common.recompute`).
         drop_path_rate (float): Stochastic depth, linear over the blocks from 0. In [0, 1).
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH, prefix=None,
             weights='model'|'ema', required=False)``; see :meth:`init_weights`.
@@ -266,7 +266,7 @@ class MultiScaleBackbone(BaseModule):
         required=False, strict=True, allow_non_finite=None)``: official checkpoints (under
         ``model``/``model_ema``/``state_dict``, keys possibly ``module.``-prefixed), converted ones
         and OpenMMLab models (``backbone.``) load; ``weights`` picks the raw (default) or EMA
-        weights (:mod:`restv2_mm.models.utils.checkpoint`). A checkpoint whose keys or shapes
+        weights (:mod:`restv2_mm.models.common.pretrained`). A checkpoint whose keys or shapes
         differ from the backbone's beyond :attr:`checkpoint_ignored` and
         :attr:`checkpoint_optional` (another arch, another family) raises, unless
         ``strict=False``, which loads what fits and logs per stage what stays at initialisation.

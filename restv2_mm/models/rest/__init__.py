@@ -1,6 +1,7 @@
 """ResT ("ResT: An Efficient Transformer for Visual Recognition", NeurIPS 2021; "ResT V2:
 Simpler, Faster and Stronger", NeurIPS 2022): the ResTv1, ResTv2 and PVT-EMSAv2 backbones and
-their layers (EMSA / EMSAv2, blocks, stems, patch embeddings, position encodings).
+their layers (EMSA, EMSAv2 and its ablations, blocks, stems, patch embeddings, position
+encodings).
 
 ``PVTEMSAv2`` extends mmdet's PVT, whose import needs mmdet's models and so mmcv's compiled ops:
 it is imported on first use (``restv2_mm.models.PVTEMSAv2`` or building ``type='PVTEMSAv2'``),
@@ -8,9 +9,21 @@ so that a classification-only environment (mmpretrain with mmcv-lite) imports th
 """
 from typing import Any
 
-from .block import ResTv2Block
-from .emsav2 import BRANCHES, UP_TARGETS, EMSAv2, check_switches, reduced_size
-from .family import ResTFamily
+from .ablations import (
+                        BRANCHES,
+                        UP_TARGETS,
+                        DownUpConvNet,
+                        EMSAv2RPE,
+                        EMSAv2UpK,
+                        EMSAv2UpMode,
+                        EMSAv2UpX,
+                        build_emsa,
+                        check_switches,
+)
+from .base import ResTBase, ResTStage
+from .block import ResTBlock
+from .emsa import EMSA, reduced_size
+from .emsav2 import EMSAv2
 from .mhim import interaction_attention
 from .patch_embed import PatchEmbed, ResTv1PatchEmbed
 from .position import APE, PA, PEG, POS_EMBEDS, build_position, check_pos_embed, relative_position
@@ -52,8 +65,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
-__all__ = ['APE', 'BRANCHES', 'PA', 'PEG', 'POS_EMBEDS', 'PVT_REQUIREMENT', 'STYLES', 'UP_TARGETS',
-           'ConvStem', 'EMSAv2', 'PVTEMSAv2', 'PatchEmbed', 'ResTFamily', 'ResTv1', 'ResTv1PatchEmbed',
-           'ResTv1Stem', 'ResTv2', 'ResTv2Block', 'build_position', 'build_pvt_emsav2', 'check_pos_embed',
-           'check_switches', 'interaction_attention', 'load_pvt_emsav2', 'reduced_size',
-           'relative_position']
+__all__ = ['APE', 'BRANCHES', 'EMSA', 'PA', 'PEG', 'POS_EMBEDS', 'PVT_REQUIREMENT', 'STYLES',
+           'UP_TARGETS', 'ConvStem', 'DownUpConvNet', 'EMSAv2', 'EMSAv2RPE', 'EMSAv2UpK',
+           'EMSAv2UpMode', 'EMSAv2UpX', 'PVTEMSAv2', 'PatchEmbed', 'ResTBase', 'ResTBlock',
+           'ResTStage', 'ResTv1', 'ResTv1PatchEmbed', 'ResTv1Stem', 'ResTv2', 'build_emsa',
+           'build_position', 'build_pvt_emsav2', 'check_pos_embed', 'check_switches',
+           'interaction_attention', 'load_pvt_emsav2', 'reduced_size', 'relative_position']

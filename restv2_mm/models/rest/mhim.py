@@ -17,7 +17,7 @@ def interaction_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 
     Explicit matmuls: MHIM acts on the attention matrix, which fused attention never forms. The
     scale is applied after ``q @ k^T`` as in the official code: scaling ``q`` first rounds
-    differently, and the InstanceNorm amplifies that to ~5e-5.
+    differently, and the InstanceNorm amplifies the difference.
 
     Shape:
         q (N, k, L, d), k (N, k, L', d), v (N, k, L', d) -> (N, k, L, d).

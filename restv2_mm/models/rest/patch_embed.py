@@ -7,8 +7,8 @@ from mmcv.cnn import build_norm_layer
 from torch import nn
 
 from ..common.defaults import CONV_NORM_CFG, NORM_CFG
-from ..common.grad_checkpoint import checkpointed
 from ..common.layout import to_tokens
+from ..common.recompute import recomputed
 from .position import PA, build_position
 
 
@@ -40,7 +40,7 @@ class PatchEmbed(nn.Module):
     def forward(self, x: torch.Tensor,
                 with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes this embedding in backward instead of keeping its activations."""
-        return checkpointed(self._embed, x, with_cp=with_cp)
+        return recomputed(self._embed, x, with_cp=with_cp)
 
     def _embed(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         x = self.proj(x)
@@ -74,4 +74,4 @@ class ResTv1PatchEmbed(nn.Module):
                 with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes the PA after the BatchNorm in backward (the BatchNorm itself
         runs once, so its running statistics are updated once)."""
-        return to_tokens(checkpointed(self.pos, self.norm(self.conv(x)), with_cp=with_cp))
+        return to_tokens(recomputed(self.pos, self.norm(self.conv(x)), with_cp=with_cp))

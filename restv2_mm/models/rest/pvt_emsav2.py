@@ -9,9 +9,16 @@ from torch import nn
 
 from ...ops import attention
 from ...utils.torch_compat import is_compiling
-from ..common import NORM_CFG, build_upsample, to_map, to_tokens, upsample
+from ..common import (
+                      NORM_CFG,
+                      PixelShuffleUp,
+                      load_pretrained,
+                      require_checkpoint,
+                      to_map,
+                      to_tokens,
+                      upsample,
+)
 from ..common.input_check import check_pvt_input_size, match_input_dtype
-from ..utils.checkpoint import load_pretrained, require_checkpoint
 
 
 class SRAUp(SpatialReductionAttention):
@@ -40,7 +47,7 @@ class SRAUp(SpatialReductionAttention):
         super().__init__(embed_dims, num_heads, sr_ratio=sr_ratio, norm_cfg=norm_cfg, **kwargs)
         if not self.batch_first:
             raise ValueError('SRAUp needs batch_first=True (as PVT builds it)')
-        self.up = build_upsample(embed_dims, sr_ratio, 'pixel_shuffle')
+        self.up = PixelShuffleUp(embed_dims, sr_ratio)
         self.up_norm = build_norm_layer(norm_cfg, embed_dims)[1]
 
     def forward(self, x: torch.Tensor, hw_shape, identity=None) -> torch.Tensor:
@@ -61,8 +68,7 @@ class SRAUp(SpatialReductionAttention):
         out = attention(split(q), split(kv[..., :c]), split(kv[..., c:]),
                         dropout_p=mha.dropout if self.training else 0.)
         out = out.transpose(1, 2).reshape(n, length, c)
-        up = upsample(kv[..., c:], reduced_shape, hw_shape, self.sr_ratio, self.up,
-                      'pixel_shuffle')
+        up = upsample(kv[..., c:], reduced_shape, hw_shape, self.up)
         out = mha.out_proj(out + self.up_norm(up))
         return (x if identity is None else identity) + self.dropout_layer(self.proj_drop(out))
 

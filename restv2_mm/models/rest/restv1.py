@@ -2,13 +2,11 @@
 the model ResTv2 is built from (ResTv2 section 3.1)."""
 from typing import Optional, Sequence, Union
 
-from mmcv.cnn import build_norm_layer
 from torch import nn
 
 from ..common import ACT_CFG, CONV_NORM_CFG, check_norm_cfg
-from .block import ResTv2Block
-from .emsav2 import check_switches
-from .family import ResTFamily
+from .ablations import check_switches
+from .base import ResTBase
 from .patch_embed import ResTv1PatchEmbed
 from .stem import ResTv1Stem
 
@@ -16,15 +14,15 @@ from .stem import ResTv1Stem
 V1_NORM_CFG = dict(type='LN', eps=1e-5)
 
 
-class ResTv1(ResTFamily):
+class ResTv1(ResTBase):
     """ResTv1 backbone with multi-scale outputs, as released in github.com/wofmanaf/ResT
     (``models/rest.py``; official checkpoints load unchanged, under ``model``).
 
     A BatchNorm stem (:class:`~restv2_mm.models.rest.ResTv1Stem`, stride 4) and three stride-2
     BatchNorm patch embeddings (``patch_embed_{2,3,4}``), each with PA and no LayerNorm, then
-    stages of EMSA blocks: the blocks of ResTv2 without the upsampling branch and with ResTv1's
-    multi-head interaction (``transform_conv`` + InstanceNorm on the attention map where a stage
-    has more than one head; it runs the explicit attention matmuls). All archs have
+    stages of blocks with ResTv1's :class:`~restv2_mm.models.rest.EMSA` (no upsampling branch;
+    the multi-head interaction, ``transform_conv`` + InstanceNorm on the attention map, where a
+    stage has more than one head; it runs the explicit attention matmuls). All archs have
     ``qkv_bias=True``, MLP ratio 4, heads {1, 2, 4, 8} and reduction ratios {8, 4, 2, 1}.
     Each requested output goes through its own LayerNorm, ``norm{i}`` (official final ``norm`` is
     ``norm3``).
@@ -109,26 +107,15 @@ class ResTv1(ResTFamily):
                          drop_path_rate=drop_path_rate, init_cfg=init_cfg)
         check_norm_cfg(norm_cfg)
         check_switches(up_target, up_mode, mhim=mhim)
-        settings = self.arch_settings
         dims = self.embed_dims
+
+        def embed(i: int) -> nn.Module:  # the stem (stride 4), then stride-2 patch embeddings
+            if i == 0:
+                return ResTv1Stem(in_channels=in_channels, embed_dims=dims[0],
+                                  conv_norm_cfg=conv_norm_cfg)
+            return ResTv1PatchEmbed(in_channels=dims[i - 1], embed_dims=dims[i],
+                                    conv_norm_cfg=conv_norm_cfg)
+
         attn_cfg = dict(up_target=up_target, up_mode=up_mode, mhim=mhim)
-
-        drop_paths = self.stage_drop_path_rates()
-
-        # Stem (stride 4); per stage a patch embedding (stride 2, stages 2-4) and EMSA blocks.
-        self.stem = ResTv1Stem(in_channels=in_channels, embed_dims=dims[0],
-                               conv_norm_cfg=conv_norm_cfg)
-        for i in range(self.num_stages):
-            if i > 0:
-                self.add_module(self.embed_names[i], ResTv1PatchEmbed(
-                    in_channels=dims[i - 1], embed_dims=dims[i], conv_norm_cfg=conv_norm_cfg))
-            self.add_module(self.stage_names[i], nn.ModuleList(
-                ResTv2Block(embed_dims=dims[i], num_heads=settings['num_heads'][i],
-                            sr_ratio=settings['sr_ratios'][i], mlp_ratio=mlp_ratio,
-                            drop_path=drop_path, qkv_bias=qkv_bias, norm_cfg=norm_cfg,
-                            act_cfg=act_cfg, attn_cfg=attn_cfg)
-                for drop_path in drop_paths[i]))
-        # A LayerNorm per output.
-        for i in self.out_indices:
-            self.add_module(self.out_norm_names[i], build_norm_layer(norm_cfg, dims[i])[1])
-        self._finish_init()
+        self._build_stages(embed, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, norm_cfg=norm_cfg,
+                           act_cfg=act_cfg, attn_cfg=lambda i: attn_cfg)

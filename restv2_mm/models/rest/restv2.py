@@ -3,14 +3,12 @@ import math
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmcv.cnn import build_norm_layer
 from mmengine.model.weight_init import constant_init
 from torch import nn
 
 from ..common import ACT_CFG, CONV_NORM_CFG, NORM_CFG, check_norm_cfg, to_tokens
-from .block import ResTv2Block
-from .emsav2 import check_switches
-from .family import ResTFamily
+from .ablations import check_switches
+from .base import ResTBase
 from .patch_embed import PatchEmbed
 from .position import check_pos_embed
 from .stem import ConvStem
@@ -18,7 +16,7 @@ from .stem import ConvStem
 STYLES = ('global', 'win', 'cwin', 'hwin')
 
 
-class ResTv2(ResTFamily):
+class ResTv2(ResTBase):
     """ResTv2 backbone with multi-scale outputs (paper section 3, appendix D).
 
     A convolutional stem (stride 4) and three stride-2 patch embeddings, each followed by a stage
@@ -26,11 +24,11 @@ class ResTv2(ResTFamily):
     Each requested output goes through its own LayerNorm over channels, ``norm{i}``; the official
     final ``norm`` becomes ``norm3`` when a checkpoint is loaded.
 
-    The paper's ablations (Table 2, appendices B and E) are switches, settable from a config
+    The paper's ablations (Table 2, appendices B and E) are arguments, settable from a config
     (``model.backbone.up_mode='nearest'``); their defaults are the released model, state dict
-    included. ``up_target``, ``up_mode``, ``branches`` and ``mhim`` go to every block's
-    :class:`~restv2_mm.models.rest.EMSAv2` (see it for their definitions); ``pos_embed`` to the
-    stem and the patch embeddings, or to the blocks for RPE.
+    included. ``up_target``, ``up_mode``, ``branches``, ``mhim`` and ``pos_embed='rpe'`` choose
+    every block's attention (:func:`~restv2_mm.models.rest.build_emsa`: EMSAv2 or one of its
+    ablations); ``pos_embed`` also goes to the stem and the patch embeddings.
 
     Args:
         arch (str | dict): ``'tiny'|'t'``, ``'small'|'s'``, ``'base'|'b'``, ``'large'|'l'``
@@ -118,7 +116,7 @@ class ResTv2(ResTFamily):
     # CWin's residual depth-wise convs after each stage's blocks (style='cwin' only).
     extra_names = ('cwin_conv1', 'cwin_conv2', 'cwin_conv3', 'cwin_conv4')
     checkpoint_optional = {
-        **ResTFamily.checkpoint_optional,
+        **ResTBase.checkpoint_optional,
         r'cwin_conv[1-4]\.': "CWin's depth-wise 7x7 convs (paper 5.1), added for fine-tuning and "
                              'zero-initialised: an ImageNet (Global) checkpoint has none',
     }
@@ -156,37 +154,26 @@ class ResTv2(ResTFamily):
         self.style = style
         self.window_size = self._parse_window_size(window_size)
         sizes = stage_sizes(pretrain_img_size)  # at the pre-training input: APE and RPE tables
-        settings = self.arch_settings
-        depths, dims = settings['depths'], self.embed_dims
-        drop_paths = self.stage_drop_path_rates()
+        dims, depths = self.embed_dims, self.arch_settings['depths']
 
-        # Stem (stride 4); per stage a patch embedding (stride 2, stages 2-4), EMSAv2 blocks, and
-        # for CWin a residual depth-wise 7x7 conv after them.
-        self.stem = ConvStem(in_channels=in_channels, embed_dims=dims[0],
-                             conv_norm_cfg=conv_norm_cfg, norm_cfg=norm_cfg, pos_embed=pos_embed,
-                             pos_size=sizes[0])
-        for i in range(self.num_stages):
-            if i > 0:
-                self.add_module(self.embed_names[i], PatchEmbed(
-                    in_channels=dims[i - 1], embed_dims=dims[i], norm_cfg=norm_cfg,
-                    pos_embed=pos_embed, pos_size=sizes[i]))
-            attn_cfg = dict(up_target=up_target, up_mode=up_mode, branches=branches, mhim=mhim,
-                            rpe_size=sizes[i] if pos_embed == 'rpe' else None)
-            self.add_module(self.stage_names[i], nn.ModuleList(
-                ResTv2Block(embed_dims=dims[i], num_heads=settings['num_heads'][i],
-                            sr_ratio=settings['sr_ratios'][i], mlp_ratio=mlp_ratio,
-                            drop_path=drop_path, qkv_bias=qkv_bias,
-                            window_size=self._block_window(i, j, depths[i]), norm_cfg=norm_cfg,
-                            act_cfg=act_cfg, attn_cfg=attn_cfg)
-                for j, drop_path in enumerate(drop_paths[i])))
-            if style == 'cwin':
-                self.add_module(self.extra_names[i], nn.Conv2d(
-                    dims[i], dims[i], kernel_size=7, padding=3, groups=dims[i]))
-        # A LayerNorm per output.
-        for i in self.out_indices:
-            self.add_module(self.out_norm_names[i], build_norm_layer(norm_cfg, dims[i])[1])
-        self._init_extras()
-        self._finish_init()
+        def embed(i: int) -> nn.Module:  # the stem (stride 4), then stride-2 patch embeddings
+            if i == 0:
+                return ConvStem(in_channels=in_channels, embed_dims=dims[0],
+                                conv_norm_cfg=conv_norm_cfg, norm_cfg=norm_cfg,
+                                pos_embed=pos_embed, pos_size=sizes[0])
+            return PatchEmbed(in_channels=dims[i - 1], embed_dims=dims[i], norm_cfg=norm_cfg,
+                              pos_embed=pos_embed, pos_size=sizes[i])
+
+        def cwin_conv(i: int) -> Optional[nn.Module]:  # CWin's residual conv after the blocks
+            if style != 'cwin':
+                return None
+            return nn.Conv2d(dims[i], dims[i], kernel_size=7, padding=3, groups=dims[i])
+
+        self._build_stages(
+            embed, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, norm_cfg=norm_cfg, act_cfg=act_cfg,
+            attn_cfg=lambda i: dict(up_target=up_target, up_mode=up_mode, branches=branches,
+                                    mhim=mhim, rpe_size=sizes[i] if pos_embed == 'rpe' else None),
+            window_size=lambda i, j: self._block_window(i, j, depths[i]), extra=cwin_conv)
 
     # ----------------------------------------------------------------------------- arguments
     @classmethod

@@ -7,8 +7,8 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
 
 from ..common.defaults import CONV_NORM_CFG, NORM_CFG
-from ..common.grad_checkpoint import checkpointed
 from ..common.layout import to_tokens
+from ..common.recompute import recomputed
 from .position import PA, build_position
 
 
@@ -54,7 +54,7 @@ class ConvStem(nn.Module):
                 with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """``with_cp`` recomputes the part after the last BatchNorm in backward (a BatchNorm run
         twice would update its running statistics twice)."""
-        return checkpointed(self._tail, self.proj[:-1](x), with_cp=with_cp)
+        return recomputed(self._tail, self.proj[:-1](x), with_cp=with_cp)
 
     def _tail(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         x = self.proj[-1](x)
@@ -96,7 +96,7 @@ class ResTv1Stem(nn.Module):
         twice would update its running statistics twice)."""
         x = self.act(self.norm1(self.conv1(x)))
         x = self.act(self.norm2(self.conv2(x)))
-        return checkpointed(self._tail, x, with_cp=with_cp)
+        return recomputed(self._tail, x, with_cp=with_cp)
 
     def _tail(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         return to_tokens(self.pos(self.conv3(x)))

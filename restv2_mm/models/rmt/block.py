@@ -8,8 +8,8 @@ from torch import nn
 
 from ...ops import dwconv_residual
 from ..common.defaults import ACT_CFG, NORM_CFG
-from ..common.dwconv import DWConv2d
 from .conv_ffn import ConvFFN
+from .dwconv import DWConv2d
 from .retention import RelPos, VisionRetention
 
 
@@ -47,24 +47,18 @@ class RMTBlock(nn.Module):
         self.final_layer_norm = build_norm_layer(norm_cfg, embed_dims)[1]
         self.ffn = ConvFFN(embed_dims, int(mlp_ratio * embed_dims), act_cfg=act_cfg)
         self.layer_scale_init = layer_scale_init
+        self.gamma_1 = self.gamma_2 = None
         if layer_scale_init is not None:
             self.gamma_1 = nn.Parameter(torch.full((1, 1, 1, embed_dims), float(layer_scale_init)))
             self.gamma_2 = nn.Parameter(torch.full((1, 1, 1, embed_dims), float(layer_scale_init)))
 
     def forward(self, x: torch.Tensor, rel_pos: RelPos) -> torch.Tensor:
-        x = dwconv_residual(x, self.pos.conv)  # x + pos(x)
-        # Without layer scale and drop path the residual adds go into the branches' last linears
-        # (one fused kernel where the fast paths have one).
-        fold = self.layer_scale_init is None and (
-            not self.training or isinstance(self.drop_path, nn.Identity))
-        if fold:
-            x = self.retention(self.retention_layer_norm(x), rel_pos, residual=x)
-            return self.ffn(self.final_layer_norm(x), residual=x)
-        attn = self.retention(self.retention_layer_norm(x), rel_pos)
-        if self.layer_scale_init is not None:
-            attn = self.gamma_1 * attn
-        x = x + self.drop_path(attn)
-        ffn = self.ffn(self.final_layer_norm(x))
-        if self.layer_scale_init is not None:
-            ffn = self.gamma_2 * ffn
-        return x + self.drop_path(ffn)
+        x = dwconv_residual(x, self.pos.conv)  # x + CPE(x)
+        x = x + self.drop_path(_scaled(self.gamma_1, self.retention(
+            self.retention_layer_norm(x), rel_pos)))
+        return x + self.drop_path(_scaled(self.gamma_2, self.ffn(self.final_layer_norm(x))))
+
+
+def _scaled(gamma: Optional[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``gamma * x`` with layer scale, ``x`` without (no pass over the map)."""
+    return x if gamma is None else gamma * x

@@ -4,7 +4,7 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from ..common import ACT_CFG, CONV_NORM_CFG, NORM_CFG, checkpointed
+from ..common import ACT_CFG, CONV_NORM_CFG, NORM_CFG, recomputed
 from .block import RMTBlock
 from .patch_merging import ConvPatchMerging
 from .retention import RetentionRelPos2d
@@ -60,7 +60,8 @@ class RMTStage(nn.Module):
 
     def forward(self, x: torch.Tensor,
                 with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``with_cp`` recomputes each block in backward (:func:`~..common.recomputed`)."""
         rel_pos = self.Relpos(x.shape[1:3], self.decomposed)
         for blk in self.blocks:
-            x = checkpointed(blk, x, rel_pos, with_cp=with_cp)
+            x = recomputed(blk, x, rel_pos, with_cp=with_cp)
         return x, (x if self.downsample is None else self.downsample(x))

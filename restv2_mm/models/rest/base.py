@@ -1,18 +1,38 @@
 """What ResTv1 and ResTv2 share: stem, three stride-2 patch embeddings, stages of pre-norm EMSA
-blocks, a LayerNorm per output, and the official releases' module names."""
-from typing import List, Tuple
+blocks, a LayerNorm per output, the official releases' module names, and the forward."""
+from typing import Callable, Iterable, List, Optional, Tuple, Union
 
 import torch
+from mmcv.cnn import build_norm_layer
 from mmengine.model.weight_init import constant_init, trunc_normal_
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..common import MultiScaleBackbone, checkpointed, to_map
-from .emsav2 import EMSAv2
+from ..common import MultiScaleBackbone, recomputed, to_map
+from .ablations import EMSAv2RPE
+from .block import ResTBlock
 from .position import APE
 
 
-class ResTFamily(MultiScaleBackbone):
+class ResTStage(nn.ModuleList):
+    """The blocks of one stage (keys ``stage{i}.{j}.*``), run in order.
+
+    Shape:
+        x (N, H*W, C), hw_shape (H, W) -> (N, H*W, C).
+    """
+
+    def __init__(self, blocks: Iterable[nn.Module]):
+        super().__init__(blocks)
+
+    def forward(self, x: torch.Tensor, hw_shape: Tuple[int, int],
+                with_cp: Union[bool, str] = False) -> torch.Tensor:
+        """``with_cp`` recomputes each block in backward (:func:`~..common.recomputed`)."""
+        for block in self:
+            x = recomputed(block, x, hw_shape, with_cp=with_cp)
+        return x
+
+
+class ResTBase(MultiScaleBackbone):
     """Base of :class:`ResTv1` and :class:`ResTv2` (github.com/wofmanaf/ResT).
 
     Stage i (0-based, stride ``4 * 2**i``) is an embedding (the stem for stage 0, a stride-2
@@ -52,7 +72,7 @@ class ResTFamily(MultiScaleBackbone):
         return [getattr(self, name) for name in self.embed_names]
 
     @property
-    def stages(self) -> List[nn.ModuleList]:
+    def stages(self) -> List[ResTStage]:
         """The blocks of each stage."""
         return [getattr(self, name) for name in self.stage_names]
 
@@ -93,7 +113,7 @@ class ResTFamily(MultiScaleBackbone):
                 constant_init(m, val=1., bias=0.)
             elif isinstance(m, APE):
                 m.init_weights()
-            elif isinstance(m, EMSAv2):
+            elif isinstance(m, EMSAv2RPE):
                 m.init_rpe()
         self._init_extras()
 
@@ -107,6 +127,34 @@ class ResTFamily(MultiScaleBackbone):
         return {('norm3.' + k[len('norm.'):] if k.startswith('norm.') else k): v
                 for k, v in state.items()}
 
+    # ----------------------------------------------------------------------------- building
+    def _build_stages(self, embed: Callable[[int], nn.Module], *, mlp_ratio: float,
+                      qkv_bias: bool, norm_cfg: dict, act_cfg: dict,
+                      attn_cfg: Callable[[int], dict],
+                      window_size: Callable[[int, int], Optional[int]] = lambda i, j: None,
+                      extra: Callable[[int], Optional[nn.Module]] = lambda i: None) -> None:
+        """Stage by stage: ``embed(i)`` (under ``embed_names[i]``); the :class:`ResTBlock` s of
+        the arch with ``attn_cfg(i)`` and ``window_size(i, j)`` (a :class:`ResTStage` under
+        ``stage_names[i]``); ``extra(i)`` where not None (under ``extra_names[i]``). Then a
+        LayerNorm per output, :meth:`_init_extras` and :meth:`_finish_init`."""
+        settings, dims = self.arch_settings, self.embed_dims
+        drop_paths = self.stage_drop_path_rates()
+        for i in range(self.num_stages):
+            self.add_module(self.embed_names[i], embed(i))
+            self.add_module(self.stage_names[i], ResTStage(
+                ResTBlock(embed_dims=dims[i], num_heads=settings['num_heads'][i],
+                          sr_ratio=settings['sr_ratios'][i], mlp_ratio=mlp_ratio,
+                          drop_path=drop_path, qkv_bias=qkv_bias, window_size=window_size(i, j),
+                          norm_cfg=norm_cfg, act_cfg=act_cfg, attn_cfg=attn_cfg(i))
+                for j, drop_path in enumerate(drop_paths[i])))
+            module = extra(i)
+            if module is not None:
+                self.add_module(self.extra_names[i], module)
+        for i in self.out_indices:
+            self.add_module(self.out_norm_names[i], build_norm_layer(norm_cfg, dims[i])[1])
+        self._init_extras()
+        self._finish_init()
+
     # ----------------------------------------------------------------------------- forward
     def _stage_end(self, i: int, x: torch.Tensor,
                    tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -116,10 +164,9 @@ class ResTFamily(MultiScaleBackbone):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self.check_input(x)
         outs = []
-        for i, (embed, blocks) in enumerate(zip(self.embeds, self.stages)):
+        for i, (embed, stage) in enumerate(zip(self.embeds, self.stages)):
             tokens, hw_shape = embed(x, with_cp=self.with_cp)
-            for block in blocks:
-                tokens = checkpointed(block, tokens, hw_shape, with_cp=self.with_cp)
+            tokens = stage(tokens, hw_shape, with_cp=self.with_cp)
             x = to_map(tokens, hw_shape)  # the next patch embedding needs a map
             x, tokens = self._stage_end(i, x, tokens)
             if i in self.out_indices:

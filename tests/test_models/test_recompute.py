@@ -1,13 +1,14 @@
-"""with_cp: full and selective checkpointing give the gradients of no checkpointing, in
-every fine-tuning style; selective recomputes only the cheap ops."""
+"""with_cp (models/common/recompute.py): full and selective checkpointing give the gradients of no
+checkpointing, in every fine-tuning style, for ResTv1 and RMT too; selective recomputes only the
+cheap ops."""
 from collections import Counter
 
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from restv2_mm.models import ResTv1, ResTv2
-from restv2_mm.models.common.grad_checkpoint import check_cp_mode, selective_available
+from restv2_mm.models import RMT, ResTv1, ResTv2
+from restv2_mm.models.common.recompute import check_cp_mode, selective_available
 
 # Selective checkpointing needs torch >= 2.4; on an older torch asking for it raises (last test).
 MODES = ('selective', 'full') if selective_available() else ('full', )
@@ -75,9 +76,9 @@ class OpCounter(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def backward_ops(mode):
+def backward_ops(cls, mode):
     torch.manual_seed(0)
-    model = ResTv2('tiny', with_cp=mode).train()
+    model = cls('tiny', with_cp=mode).train()
     outs = model(torch.randn(1, 3, 64, 64))
     loss = sum(o.mean() for o in outs)
     with OpCounter() as counter:
@@ -86,17 +87,15 @@ def backward_ops(mode):
 
 
 @needs_selective
-def test_selective_recomputes_the_cheap_ops_and_keeps_the_matmuls():
+@pytest.mark.parametrize('cls', [ResTv2, RMT])
+def test_selective_recomputes_the_cheap_ops_and_keeps_the_matmuls(cls):
     """In backward, 'full' recomputes whole blocks (their GEMMs too); 'selective' recomputes the
-    LayerNorms and GELUs but no GEMM, which it kept from the forward (torch's selective policy)."""
-    from restv2_mm.models import selective_policy
-    with selective_policy('gemm'):  # the policy that keeps every GEMM
-        none, selective, full = (backward_ops(m) for m in (False, 'selective', 'full'))
+    LayerNorms (and, in ResTv2's MLP, GELU) but no GEMM, which it kept from the forward."""
+    none, selective, full = (backward_ops(cls, m) for m in (False, 'selective', 'full'))
     gemms = [sum(c[op] for op in ('mm', 'addmm', 'bmm')) for c in (none, selective, full)]
     assert gemms[1] == gemms[0] < gemms[2], gemms
     assert none['native_layer_norm'] == 0
     assert selective['native_layer_norm'] > 0 and full['native_layer_norm'] > 0
-    assert selective['gelu'] > none['gelu']
 
 
 @pytest.mark.parametrize('value', ['partial', 2, 'Full'])

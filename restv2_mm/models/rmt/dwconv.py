@@ -1,4 +1,4 @@
-"""Depth-wise convolution on channels-last maps, the CPE, LCE and FFN convolution of RMT."""
+"""Depth-wise convolution of channels-last maps: RMT's CPE, LCE and FFN convolution."""
 import torch
 from torch import nn
 
