@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export MALLOC_MMAP_THRESHOLD_ ?= 4294967296
 export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
 
-.PHONY: env env-compat test-compat demo test test-fast lint demo-seg demo-camvid demo-cls demo-rmt demo-deploy \
+.PHONY: env env-compat test-compat demo test test-fast test-deploy lint demo-seg demo-camvid demo-cls demo-rmt demo-deploy \
 	benchmark matrix
 env:
 	bash tools/misc/setup_env.sh
@@ -36,9 +36,12 @@ lint: env
 # The tests run in TEST_WORKERS processes (pytest-xdist); each file's tests stay in one of them.
 TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest tests -m "not deploy_sweep" -n $(TEST_WORKERS) --dist loadfile
 test-fast: lint
-	$(PY) -m pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest tests -m "not slow and not deploy_sweep" -n $(TEST_WORKERS) --dist loadfile
+# The wider ONNX export sweep (marker deploy_sweep), kept out of `make test`'s time budget.
+test-deploy: lint
+	$(PY) -m pytest tests -m deploy_sweep -n $(TEST_WORKERS) --dist loadfile
 demo-seg: env
 	$(PY) tools/train.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py --work-dir work_dirs/demo_ade
 	$(PY) tools/misc/predict.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py work_dirs/demo_ade/iter_40.pth \

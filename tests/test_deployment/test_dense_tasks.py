@@ -15,7 +15,7 @@ from restv2_mm.apis import build_model
 from restv2_mm.deployment import BackboneGraph, ExportError, deploy_graph, export_onnx
 from restv2_mm.models import ResTv2
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.deploy_sweep]
 SIZES = [(224, 224), (333, 517), (800, 1333)]
 
 
