@@ -66,11 +66,11 @@ def build_test_pipeline(cfg):
     return Compose(inference_pipeline(cfg))
 
 
-def images(folder: str, n: int) -> List[str]:
-    """The first ``n`` images of ``folder`` under the data root, sorted."""
+def images(folder: str, n: Optional[int] = None) -> List[str]:
+    """The first ``n`` images of ``folder`` under the data root, sorted (None: all)."""
     files = sorted(glob.glob(osp.join(DATA, folder, '*')))
     files = [f for f in files if f.lower().endswith(('.jpg', '.jpeg', '.png'))]
-    assert len(files) >= n, f'{folder}: {len(files)} images'
+    assert n is None or len(files) >= n, f'{folder}: {len(files)} images'
     return files[:n]
 
 
@@ -88,7 +88,7 @@ def same_size_pair(folder: str) -> List[str]:
     """Two images of ``folder`` with the same size (a batch of 2 needs one input size)."""
     import mmcv
     seen = {}
-    for path in images(folder, 10 ** 6):
+    for path in images(folder):
         shape = mmcv.imread(path).shape
         if shape in seen:
             return [seen[shape], path]
