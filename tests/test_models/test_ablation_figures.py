@@ -6,10 +6,9 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 
 import restv2_mm  # noqa: F401
-from helpers import REPO
+from helpers import REPO, load_config
 from restv2_mm.analysis import analyze_flops, count_params
 from restv2_mm.apis import TensorForward, build_model
 
@@ -58,7 +57,7 @@ SAME_AS_DEFAULT = ['restv2_t_up-x', 'restv2_t_up-k']
 
 
 def classifier(name):
-    return build_model(Config.fromfile(osp.join(ABLATIONS, f'{name}_100e_in1k.py')), name=name)
+    return build_model(load_config(osp.join(ABLATIONS, f'{name}_100e_in1k.py')), name=name)
 
 
 def flops(model) -> dict:

@@ -1,15 +1,14 @@
 """Mixed precision: one bf16 autocast training step of the shipped classifier and
 segmentor gives a finite loss and finite gradients on the CPU; AMP configs fall back where the
 hardware lacks it."""
-import os.path as osp
 import warnings
 
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 
-from helpers import REPO
+from helpers import load_config
 from restv2_mm.cli.config import resolve_amp
 
 # The shipped configs with a narrow ResTv2 (every layer kind, one block a stage): bf16 grouped
@@ -23,7 +22,7 @@ NARROW = dict(embed_dims=[32, 64, 128, 256], depths=[1, 1, 1, 1], num_heads=[1, 
 def build(config, narrow=False, size=None):
     """The config's model; ``narrow``: the NARROW backbone; ``size``: the segmentor's
     preprocessor pads to ``size`` x ``size`` instead of the recipe's crop."""
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(config)
     if size and 'mmseg' in config:
         cfg.model.data_preprocessor.size = (size, size)
     if narrow:
