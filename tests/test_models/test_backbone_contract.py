@@ -194,13 +194,16 @@ def test_any_input_size(case):
 
 
 BAD_INPUTS = [
-    (lambda: torch.randn(3, 32, 32), ValueError, ['input x must be 4-D', '(3, 32, 32)']),
-    (lambda: torch.randn(1, 4, 32, 32), ValueError, ['input x has 4 channels', 'in_channels=3']),
-    (lambda: torch.zeros(1, 3, 32, 32, dtype=torch.uint8), TypeError, ['float', 'uint8']),
-    (lambda: torch.randn(0, 3, 32, 32), ValueError, ['N, H, W >= 1']),
-    (lambda: [[1.0]], TypeError, ['torch.Tensor', 'list']),
+    # B01-B06 (ResTv2), B40 (RMT): every backbone names itself, x and what was expected.
+    (lambda: torch.randn(3, 32, 32), ValueError, ['input x must be 4-D', '(3, 32, 32)']),  # B01
+    (lambda: torch.randn(1, 1, 3, 32, 32), ValueError, ['input x must be 4-D']),  # B01
+    (lambda: torch.randn(1, 4, 32, 32), ValueError, ['input x has 4 channels', 'in_channels=3']),  # B02
+    (lambda: torch.zeros(1, 3, 32, 32, dtype=torch.uint8), TypeError, ['float', 'uint8']),  # B03
+    (lambda: torch.randn(0, 3, 32, 32), ValueError, ['N, H, W >= 1']),  # B04
+    (lambda: torch.randn(1, 3, 32, 0), ValueError, ['N, H, W >= 1']),  # B04
+    (lambda: [[1.0]], TypeError, ['torch.Tensor', 'list']),  # B05
     (lambda: torch.full((1, 3, 64, 64), float('nan')), ValueError,
-     ['NaN', '(n, c, h, w) = (0, 0, 0, 0)']),
+     ['NaN', '(n, c, h, w) = (0, 0, 0, 0)']),  # B06, B40
 ]
 
 

@@ -18,7 +18,7 @@ from restv2_mm.models import ResTv1
 # A checkout of github.com/wofmanaf/ResT; the official code is not part of this repository.
 OFFICIAL_ENV = 'RESTV2_OFFICIAL_REST'
 # Also run as a script (regenerating the golden file), where tests/helpers.py is not importable.
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 GOLDEN = osp.join(REPO, 'tests', 'data', 'restv1_lite_official_outputs.pt')
 # 224, and an odd size the official code accepts: its patch embeddings report H // 2, so every
 # stage map but the last must be even (221 -> 56, 28, 14, 7; 189 -> 48, 24, 12, 6).
@@ -271,7 +271,7 @@ def test_registered_and_layer_depths():
 
 
 if __name__ == '__main__':
-    # RESTV2_OFFICIAL_REST=CHECKOUT python tests/test_models/test_restv1.py [COMMIT]: (re)write the
+    # RESTV2_OFFICIAL_REST=CHECKOUT python tests/test_models/test_rest/test_restv1.py [COMMIT]: (re)write the
     # golden outputs from the official code.
     root = os.environ[OFFICIAL_ENV]
     outputs = official_outputs(root)
