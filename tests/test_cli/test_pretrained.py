@@ -116,7 +116,7 @@ def test_resume_and_load_from_need_no_imagenet_checkpoint(tmp_path):
 
 @pytest.mark.parametrize('config', DEMOS)
 def test_demo_configs_are_seeded_and_start_from_random_weights(config):
-    cfg = load_config('configs', config)
+    cfg = load_config(osp.join('configs', config))
     assert isinstance(cfg.randomness.seed, int)  # a rerun repeats the figures (docs/demos.md)
     assert not any(init.get('required') for init in inits(cfg).values())
 

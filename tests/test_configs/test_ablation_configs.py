@@ -45,7 +45,7 @@ def test_every_ablation_config_has_a_row_in_the_docs():
 
 @pytest.mark.parametrize('arch,channels', [('lite', 512), ('s', 512), ('b', 768), ('l', 768)])
 def test_restv1_configs(arch, channels, base):
-    cfg = load_config('configs', 'mmpretrain', f'restv1_{arch}_8xb256_in1k.py')
+    cfg = load_config(f'configs/mmpretrain/restv1_{arch}_8xb256_in1k.py')
     assert cfg.model.backbone.type == 'ResTv1' and cfg.model.head.in_channels == channels
     assert cfg.model.backbone.arch == {'lite': 'lite', 's': 'small', 'b': 'base', 'l': 'large'}[arch]
     for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'custom_hooks'):

@@ -14,7 +14,7 @@ DEMO = osp.join(REPO, 'configs/mmpretrain/demo/restv2_t_imagenet_mini.py')
 def test_ablation_row_trains_and_evaluates_on_imagenet_mini(row, data_root, tmp_path, monkeypatch):
     monkeypatch.setenv('RESTV2_DATA', data_root)
     cfg = load_config(DEMO)  # the demo's data, batch and schedule; the row's model
-    cfg.model = load_config('configs/mmpretrain/ablations', row).model
+    cfg.model = load_config(osp.join('configs/mmpretrain/ablations', row)).model
     path = tmp_path / row
     cfg.dump(str(path))
     log = run_tool(['tools/train.py', path, '--work-dir', tmp_path / 'work', '--cfg-options',
