@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export MALLOC_MMAP_THRESHOLD_ ?= 4294967296
 export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
 
-.PHONY: env env-compat test-compat demo test test-fast lint demo-seg demo-camvid demo-cls demo-rmt benchmark
+.PHONY: env env-compat test-compat demo test test-fast lint demo-seg demo-camvid demo-cls demo-rmt benchmark matrix
 env:
 	bash tools/misc/setup_env.sh
 # The oldest supported stack (requirements/compat.txt: torch 2.1.2, mmcv-lite 2.1.0) in .venv-compat,
@@ -55,3 +55,8 @@ demo-rmt: env
 benchmark: env
 	$(PY) tools/analysis_tools/benchmark.py --suites reference models styles --repeat 5 --warmup 1 \
 		--out docs/benchmark_cpu.md docs/benchmark_cpu.json
+# Every mmdet / mmseg config family with ResTv2-T and RMT-T swapped in (docs/compatibility.md): the
+# entries not yet in the record, niced (hours on 2 cores); then the page's and README's tables.
+matrix: env
+	nice -n 10 $(PY) tools/analysis_tools/compat_matrix.py --out docs/compatibility.json
+	$(PY) tests/test_docs/test_tables.py

@@ -48,3 +48,15 @@ def data_root():
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _cuda_autocast_lists():
+    """``RESTV2_CUDA_AUTOCAST=1``: every CPU autocast in the run casts as CUDA autocast does
+    (tests/gpu_emulation.py), so that the bf16 tests follow a GPU's dtype flow."""
+    if os.environ.get('RESTV2_CUDA_AUTOCAST', '0') != '1':
+        yield
+        return
+    from gpu_emulation import cuda_autocast_lists
+    with cuda_autocast_lists():
+        yield

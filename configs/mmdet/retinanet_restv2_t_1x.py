@@ -36,7 +36,7 @@ train_dataloader = dict(batch_size=2, num_workers=2)
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     dtype='bfloat16',  # tools/train.py: fp16 on GPUs without bf16, fp32 on the CPU (warned)
-    loss_scale='dynamic',
+    loss_scale=dict(enabled=False),  # bf16: no GradScaler ('dynamic' where it falls back to fp16)
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=1e-4),
     paramwise_cfg=dict(norm_decay_mult=0., custom_keys={'backbone.norm': dict(decay_mult=1.)}),
     clip_grad=dict(max_norm=0.01, norm_type=2))

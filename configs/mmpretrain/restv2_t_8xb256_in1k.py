@@ -47,7 +47,7 @@ batch_size = 2048
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     dtype='bfloat16',  # tools/train.py: fp16 on GPUs without bf16, fp32 on the CPU (warned)
-    loss_scale='dynamic',
+    loss_scale=dict(enabled=False),  # bf16: no GradScaler ('dynamic' where it falls back to fp16)
     optimizer=dict(type='AdamW', lr=1.5e-4 * batch_size / 256, weight_decay=0.05,
                    eps=1e-8, betas=(0.9, 0.999)),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0),

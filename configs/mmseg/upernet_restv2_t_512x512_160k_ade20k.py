@@ -37,7 +37,7 @@ optim_wrapper = dict(
     _delete_=True,
     type='AmpOptimWrapper',
     dtype='bfloat16',
-    loss_scale='dynamic',
+    loss_scale=dict(enabled=False),  # bf16: no GradScaler ('dynamic' where it falls back to fp16)
     optimizer=dict(type='AdamW', lr=1.5e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='ResTv2LearningRateDecayOptimizerConstructor',
     paramwise_cfg=dict(decay_rate=0.9, decay_type='stage_wise', norm_decay_mult=0.,

@@ -9,6 +9,9 @@ from mmengine.registry import MODELS as ROOT_MODELS
 
 from ..models import MultiScaleBackbone
 
+# Necks that list their input levels deepest first.
+REVERSED_NECKS = ('YOLOV3Neck', 'mmdet.YOLOV3Neck')
+
 
 def backbone_class(backbone: Optional[dict], scope: Optional[str] = None) -> Optional[type]:
     """The class a backbone config builds, looked up as the registry would (``'ResTv2'``,
@@ -49,9 +52,10 @@ def our_backbone(backbone: Optional[dict], scope: Optional[str] = None
 def check_model_channels(model: Optional[dict], scope: Optional[str] = None) -> None:
     """Check that what reads one of our backbones' outputs expects its channels.
 
-    Compares ``model.neck.in_channels`` (FPN and the like), else ``model.decode_head.in_channels``
-    at its ``in_index`` (mmseg without a neck), else ``model.head.in_channels`` (a classifier,
-    last output), with the backbone class's ``output_channels(arch, out_indices)``.
+    Compares ``model.neck.in_channels`` (FPN and the like; deepest first for YOLOv3's neck),
+    else ``model.decode_head.in_channels`` at its ``in_index`` (mmseg without a neck), else
+    ``model.head.in_channels`` (a classifier, last output), with the backbone class's
+    ``output_channels(arch, out_indices)``.
 
     Raises:
         ValueError: names both settings and their values.
@@ -73,6 +77,8 @@ def check_model_channels(model: Optional[dict], scope: Optional[str] = None) -> 
         name, got, expected = 'model.neck.in_channels', neck['in_channels'], outs
         if isinstance(got, int):
             expected = outs[-1]
+        elif str(neck.get('type', '')) in REVERSED_NECKS:
+            expected = outs[::-1]
     elif isinstance(head, dict) and isinstance(head.get('in_channels'), (list, tuple)):
         index = head.get('in_index', list(range(len(outs))))
         index = [index] if isinstance(index, int) else list(index)

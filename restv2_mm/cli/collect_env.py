@@ -1,12 +1,18 @@
 """What this machine offers restv2-mm: a self-check to run after installing.
 
     python -m restv2_mm.cli.collect_env [--check-device DEVICE] [--size H W]
+    python -m restv2_mm.cli.collect_env --gpu-check [--out FILE.json]
     python tools/misc/collect_env.py ...                 (the same)
 
 Prints the environment (mmengine's ``collect_env``: Python, CUDA, compilers, torch, torchvision,
 OpenCV), mmcv and whether its compiled ops import, the OpenMMLab libraries and whether their models
 import, where restv2_mm's configs are, how checkpoints are loaded, and which fast paths
 (:mod:`restv2_mm.ops`), attention kernels, checkpointing modes and export paths this torch has.
+
+``--gpu-check`` is the first command to run on a GPU machine: training steps of ResTv2-T and RMT-T
+in fp32/bf16/fp16, RMT's masked attention through each SDPA backend, and mmcv's CUDA ops, each
+against float64 on the CPU with a tolerance (:mod:`.gpu_check`); ``--out FILE.json`` keeps the
+record, and the exit status is 1 if a row failed.
 
 With a CUDA GPU (or ``--check-device``), one forward/backward of ResTv2-T (224x224, batch 2) runs
 on that device in fp32 and under autocast in bf16 and fp16, each against the fp32 CPU result: the
@@ -19,16 +25,16 @@ import contextlib
 import importlib
 import importlib.metadata
 import os.path as osp
+import sys
 import warnings
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from ..models import ResTv2
-from ..models.common.recompute import SELECTIVE_MIN_TORCH, selective_available
+from ..models import ResTv2, selective_available
 from ..ops import fast_path_enabled
-from ..ops.kernels.mlp import ONEDNN
+from ..utils import write_json
 from ..utils.paths import PACKAGE, mim_root
 from ..utils.torch_compat import (
     default_weights_only,
@@ -36,6 +42,8 @@ from ..utils.torch_compat import (
     has_safe_globals,
     is_compiling,
 )
+from .cuda import device_name, local_device_index, mmcv_ops_status, native_bf16
+from .gpu_check import format_gpu_check, run_gpu_check
 
 LIBRARIES = ('mmdet', 'mmseg', 'mmpretrain')
 
@@ -55,15 +63,21 @@ def _mmcv_info() -> Dict[str, str]:
         info['mmcv'] = f'not installed ({e})'
         return info
     info['mmcv'] = mmcv.__version__
-    try:
-        from mmcv.ops import get_compiler_version, get_compiling_cuda_version
-        info['mmcv ops'] = 'compiled (mmcv.ops imports)'
+    kind, detail = mmcv_ops_status()
+    if kind == 'cuda':
+        info['mmcv ops'] = f'compiled with CPU and CUDA kernels (CUDA {detail})'
+    elif kind == 'cpu':
+        info['mmcv ops'] = (f"compiled with CPU kernels only ({detail}): mmdet's NMS, RoIAlign and "
+                            'focal loss fail on CUDA tensors')
+        if torch.cuda.is_available():
+            info['mmcv ops'] += ('. THIS MACHINE HAS A GPU: rebuild mmcv with `bash '
+                                 'tools/misc/setup_env.sh`')
+    else:
+        info['mmcv ops'] = (f'absent ({detail}): mmcv-lite or a build without ops; mmdet and mmseg '
+                            'models need them, ResTv2/ResTv1/RMT and mmpretrain do not')
+    if kind != 'absent':
+        from mmcv.ops import get_compiler_version
         info['mmcv compiler'] = get_compiler_version()
-        info['mmcv CUDA compiler'] = get_compiling_cuda_version()
-    except ImportError as e:
-        info['mmcv ops'] = (f'absent ({type(e).__name__}: {e}): mmcv-lite or a build without ops; '
-                            'mmdet and mmseg models need them, ResTv2/ResTv1/RMT and mmpretrain do '
-                            'not')
     return info
 
 
@@ -117,8 +131,10 @@ def _kernels() -> Dict[str, str]:
     info: Dict[str, str] = OrderedDict()
     aten = torch.ops.aten
     info['fast paths'] = 'on' if fast_path_enabled() else 'off (RESTV2_FAST_PATH=0)'
+    # The condition under which restv2_mm.ops' MLP fuses linear+GELU on the CPU.
+    onednn = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, '_linear_pointwise')
     info['oneDNN fused linear+GELU (CPU fp32 inference)'] = \
-        'available' if ONEDNN else 'unavailable: plain Linear and GELU'
+        'available' if onednn else 'unavailable: plain Linear and GELU'
     info['SDPA CPU flash kernel'] = \
         'available (aten._scaled_dot_product_flash_attention_for_cpu)' \
         if hasattr(aten, '_scaled_dot_product_flash_attention_for_cpu') else \
@@ -131,12 +147,15 @@ def _kernels() -> Dict[str, str]:
                 info[f'SDPA CUDA {name}'] = 'enabled' if enabled() else 'disabled'
         if hasattr(cuda, 'is_flash_attention_available'):
             info['SDPA CUDA flash built'] = str(cuda.is_flash_attention_available())
-        info['bf16 supported'] = str(torch.cuda.is_bf16_supported())
+        index = local_device_index()
+        info['bf16 autocast'] = (f'native on {device_name(index)}' if native_bf16(index) else
+                                 f'emulated on {device_name(index)} (compute capability < 8.0): the '
+                                 'bf16 configs train in fp16 there')
     else:
         info['SDPA CUDA kernels'] = 'no CUDA device'
     info["with_cp='full' / True"] = 'available'
     info["with_cp='selective'"] = 'available' if selective_available() else \
-        f'unavailable (needs torch >= {SELECTIVE_MIN_TORCH}; building with it raises)'
+        'unavailable (needs torch >= 2.4; building with it raises)'
     info['torch.compile'] = 'available' if hasattr(torch, 'compile') else 'unavailable'
     info['is_compiling check'] = _try(lambda: f'works ({is_compiling()})')
     info['ONNX export (tools/deployment/pytorch2onnx.py)'] = 'available' if has_dynamo_onnx_export() \
@@ -220,12 +239,28 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, str]:
                         help="run the forward/backward check on DEVICE (default: 'cuda' when a "
                              'GPU is present, else no check)')
     parser.add_argument('--size', nargs=2, type=int, default=(224, 224), metavar=('H', 'W'))
+    parser.add_argument('--gpu-check', action='store_true',
+                        help='the GPU self-check (restv2_mm.cli.gpu_check) on --check-device '
+                             "(default 'cuda'); exit status 1 if a row fails")
+    parser.add_argument('--out', metavar='FILE.json', help='--gpu-check: write its record here')
     args = parser.parse_args(argv)
+    if args.out and not args.gpu_check:
+        parser.error('--out needs --gpu-check')
     info = collect_env()
     width = max(len(k) for k in info)
     for key, value in info.items():
         print(f'{key:<{width}} : {value}')
     device = args.check_device or ('cuda' if torch.cuda.is_available() else None)
+    if args.gpu_check:
+        if device is None:
+            parser.error('--gpu-check: no CUDA device (--check-device cpu runs it on the CPU)')
+        record = run_gpu_check(device, size=args.size)
+        print('\n' + format_gpu_check(record))
+        if args.out:
+            write_json(args.out, record)
+        if record['failed']:
+            sys.exit(1)
+        return info
     if device is None:
         print('\nforward/backward check: no CUDA device (run with --check-device cpu to check the CPU)')
         return info

@@ -51,7 +51,8 @@ def test_pretraining_settings(load_config, arch):
     assert opt.lr == pytest.approx(1.5e-4 * 2048 / 256) and opt.weight_decay == 0.05
     assert cfg.train_dataloader.batch_size * 8 == 2048 and cfg.auto_scale_lr.base_batch_size == 2048
     assert cfg.train_cfg.max_epochs == 300
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'  # bf16: no loss scaler
+    assert cfg.optim_wrapper.loss_scale == dict(enabled=False)
     assert cfg.optim_wrapper.dtype == 'bfloat16'  # ours: bf16 where the GPU has it
     assert cfg.optim_wrapper.clip_grad.max_norm == 1.0
     assert cfg.optim_wrapper.clip_grad.get('norm_type', 2) == 2

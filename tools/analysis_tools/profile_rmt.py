@@ -13,7 +13,7 @@ rounds in ms and its share of the step. Without an official checkout only ours i
 
 ``--micro`` first times the rotary position of q in stage 1 of each layout
 (:func:`restv2_mm.analysis.rotary_timings`: the official ``theta_shift`` against our
-``rotate_pairs``, best of 10, ms, forward and forward + backward).
+``ops.rotary``, best of 10, ms, forward and forward + backward).
 """
 import argparse
 import os.path as osp
