@@ -21,7 +21,7 @@ COMPAT_VENV ?= .venv-compat
 COMPAT_OPS ?= 0
 COMPAT_PY := $(COMPAT_VENV)/bin/python
 COMPAT_TESTS := tests/test_models tests/test_ops tests/test_utils tests/test_tools/test_safe_loading.py \
-	tests/test_tools/test_collect_env.py tests/test_tools/test_package.py
+	tests/test_cli/test_collect_env.py tests/test_tools/test_package.py
 env-compat:
 	PYTHON=$(COMPAT_PYTHON) RESTV2_COMPAT_VENV=$(abspath $(COMPAT_VENV)) COMPAT_OPS=$(COMPAT_OPS) \
 	    bash tools/misc/setup_compat_env.sh

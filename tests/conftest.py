@@ -1,12 +1,10 @@
 """Shared fixtures. There is deliberately no tests/__init__.py: mmsegmentation's wheel installs a
 top-level ``tests`` package, and pytest's importlib mode (pyproject.toml) keeps ours apart from it."""
-import functools
 import importlib.util
 import os
 import os.path as osp
 import sys
 
-import mmengine.config.utils
 import pytest
 import torch
 
@@ -24,11 +22,6 @@ if _WORKERS > 1:
     _THREADS = str(max(1, torch.get_num_threads() // _WORKERS))
     os.environ['OMP_NUM_THREADS'] = os.environ['MKL_NUM_THREADS'] = _THREADS
     torch.set_num_threads(int(_THREADS))
-
-# mmengine resolves each `mmdet::`/`mmseg::` base of a config by parsing every metafile of that
-# package (~400 YAML files, ~0.3 s a base); the tests load ~150 configs in one process, so each
-# file is parsed once. The files do not change during a run and mmengine only reads what it gets.
-mmengine.config.utils.load = functools.lru_cache(maxsize=None)(mmengine.config.utils.load)
 
 # mmcv's compiled ops: mmdet's and mmseg's models import only with them (mmcv-lite has none).
 HAS_MMCV_OPS = importlib.util.find_spec('mmcv') is not None and \

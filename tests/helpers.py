@@ -1,10 +1,13 @@
 """What many tests share: the repository's paths, running a tool as a user would, importing a
-tool's module to call its functions, the names a brace pattern of the docs stands for, counting
-what autograd keeps for backward, and capturing what mmengine logs.
+tool's module to call its functions, loading a config once per test process, the names a brace
+pattern of the docs stands for, counting what autograd keeps for backward, and capturing what
+mmengine logs.
 
 Importable from every test module: tests/conftest.py puts this folder on ``sys.path`` (pytest's
 importlib mode does not).
 """
+import copy
+import functools
 import importlib.util
 import itertools
 import os
@@ -26,6 +29,25 @@ def load_tool(path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_config(path: str, **options):
+    """A fresh copy of the config at ``path`` (relative to the repository, or absolute), with
+    ``options`` merged (``Config.merge_from_dict``).
+
+    Each file is parsed once per test process: mmengine resolves every ``mmdet::``/``mmseg::`` base
+    by reading its package's metafiles (~0.3 s a base), and the tests load the same configs many
+    times. Callers get a deep copy, so that what one test changes no other sees. The configs read
+    ``$RESTV2_DATA`` when parsed, so it is part of the cache key."""
+    cfg = copy.deepcopy(_parsed(osp.join(REPO, path), os.environ.get('RESTV2_DATA')))
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path: str, data_root: Optional[str]):
+    from mmengine.config import Config
+    return Config.fromfile(path)
 
 
 def expand(path: str) -> list:

@@ -6,14 +6,15 @@ from .fast_paths import (
                          attention,
                          batch_norm_act_conv,
                          channels_last,
+                         column_attention,
                          conv_mlp,
                          dwconv_residual,
                          fast_path_table,
                          mlp,
                          rotary,
 )
-from .switch import FAST_PATH_ENV, fast_path, fast_path_enabled
+from .switch import FAST_PATH_ENV, choose_as, fast_path, fast_path_enabled
 
 __all__ = ['FAST_PATHS', 'FAST_PATH_ENV', 'FastPath', 'attention', 'batch_norm_act_conv',
-           'channels_last', 'conv_mlp', 'dwconv_residual', 'fast_path', 'fast_path_enabled',
-           'fast_path_table', 'mlp', 'rotary']
+           'channels_last', 'choose_as', 'column_attention', 'conv_mlp', 'dwconv_residual',
+           'fast_path', 'fast_path_enabled', 'fast_path_table', 'mlp', 'rotary']

@@ -17,6 +17,12 @@ from torch import nn
 
 from ..utils.report import markdown_table
 from .kernels.attention import attention_example, attention_reference, sdpa, sdpa_runs
+from .kernels.column_attention import (
+                               column_attention_batched,
+                               column_attention_example,
+                               column_attention_per_image,
+                               column_attention_per_image_runs,
+)
 from .kernels.conv_mlp import (
                        conv_mlp_example,
                        conv_mlp_onednn,
@@ -86,6 +92,9 @@ FAST_PATHS: Tuple[FastPath, ...] = (
     FastPath('attention', 'fused SDPA', sdpa, sdpa_runs,
              'no float mask, a GPU, or on the CPU a 4-D float mask on 4-D inputs (torch >= 2.3)',
              attention_reference, attention_example, grad=True),
+    FastPath('column_attention', 'one image at a time', column_attention_per_image,
+             column_attention_per_image_runs, 'CPU training (autograd recording), more than one '
+             'image', column_attention_batched, column_attention_example, grad=True),
     FastPath('mlp', 'oneDNN fc1 + GELU', mlp_onednn, mlp_onednn_runs,
              'exact GELU, fp32 CPU inference without autocast, oneDNN present',
              mlp_reference, mlp_example, dtype=torch.float32),
@@ -165,6 +174,18 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         -> (..., L, Ev). ``scale`` defaults to E^-1/2.
     """
     return _run('attention', q, k, v, attn_mask, dropout_p, scale)
+
+
+def column_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     attn_mask: torch.Tensor) -> torch.Tensor:
+    """:func:`attention` along each column of each map, scale 1: for image b, column x and head
+    i, ``softmax(q k^T + attn_mask[0, i]) v`` over the H rows (RMT's decomposed retention, official
+    ``VisionRetentionChunk``, its second step).
+
+    Shape:
+        q, k, v (B, H, W, N, D); attn_mask (1, N, H, H) -> (B, H, W, N, D).
+    """
+    return _run('column_attention', q, k, v, attn_mask)
 
 
 def mlp(x: torch.Tensor, fc1: nn.Linear, act: nn.Module, fc2: nn.Linear) -> torch.Tensor:

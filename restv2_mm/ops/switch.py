@@ -10,6 +10,10 @@ Fast paths are on by default. They are off:
 
 The ``with`` block sets a context variable: it holds in its own thread (and asyncio task) only, so
 two threads can run a model each way at the same time. A new thread starts from the environment.
+
+A test override, :func:`choose_as`, makes the conditions that depend on the device decide as on
+another device type (the path a GPU takes, run by the CPU's kernels); the tensors stay where they
+are.
 """
 import contextlib
 import contextvars
@@ -23,6 +27,9 @@ _TRUE, _FALSE = ('1', 'on', 'true', 'yes'), ('0', 'off', 'false', 'no')
 # None: as the environment says; True/False: set by the innermost ``fast_path`` block.
 _SETTING: contextvars.ContextVar[Optional[bool]] = contextvars.ContextVar('restv2_fast_path',
                                                                           default=None)
+# None: each tensor's own device type; else the one the innermost ``choose_as`` block names.
+_DEVICE: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar('restv2_fast_path_device',
+                                                                        default=None)
 
 
 def _from_env() -> bool:
@@ -66,3 +73,29 @@ def fast_path(enabled: Optional[bool] = True) -> Iterator[None]:
         yield
     finally:
         _SETTING.reset(token)
+
+
+def path_device(t: torch.Tensor) -> str:
+    """The device type the fast paths' conditions decide for: ``t.device.type``, or the one
+    :func:`choose_as` names."""
+    device = _DEVICE.get()
+    return t.device.type if device is None else device
+
+
+@contextlib.contextmanager
+def choose_as(device_type: str) -> Iterator[None]:
+    """Test override: inside the block, the conditions that depend on the device choose as on
+    ``device_type`` (e.g. ``'cuda'``), in this thread, while the tensors stay on their device;
+    only paths whose kernels also run there are then run. Lets the CPU test the path a GPU takes
+    (its op counts, its backend choice).
+
+    Raises:
+        ValueError: ``device_type`` is not 'cpu' or 'cuda'.
+    """
+    if device_type not in ('cpu', 'cuda'):
+        raise ValueError(f"device_type must be 'cpu' or 'cuda', got {device_type!r}")
+    token = _DEVICE.set(device_type)
+    try:
+        yield
+    finally:
+        _DEVICE.reset(token)

@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 
+import helpers
 import restv2_mm  # noqa: F401
 
 
@@ -64,11 +64,7 @@ def _keep_default_scope():
 @pytest.fixture(scope='session')
 def load_config(repo_root):
     """``load_config('mmseg/NAME.py', **options)``: a config under configs/, options merged."""
-    def load(path, **options):
-        cfg = Config.fromfile(osp.join(repo_root, 'configs', path))
-        cfg.merge_from_dict(options)
-        return cfg
-    return load
+    return lambda path, **options: helpers.load_config(osp.join(repo_root, 'configs', path), **options)
 
 
 @pytest.fixture(scope='session')

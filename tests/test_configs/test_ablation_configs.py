@@ -4,9 +4,8 @@ import glob
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
 
-from helpers import REPO
+from helpers import REPO, load_config
 
 ABLATIONS = sorted(glob.glob(osp.join(REPO, 'configs', 'mmpretrain', 'ablations', '*.py')))
 RECIPE = osp.join(REPO, 'configs', 'mmpretrain', 'restv2_t_8xb256_in1k.py')
@@ -14,14 +13,14 @@ RECIPE = osp.join(REPO, 'configs', 'mmpretrain', 'restv2_t_8xb256_in1k.py')
 
 @pytest.fixture(scope='module')
 def base():
-    return Config.fromfile(RECIPE)
+    return load_config(RECIPE)
 
 
 @pytest.mark.parametrize('path', ABLATIONS, ids=osp.basename)
 def test_ablation_recipe_is_100_epochs_with_10_warmup_otherwise_the_300_epoch_one(path, base):
     """Section 4.3: "trained for 100 epochs, and 10 of them are applied for linear warm-up, with
     other settings unchanged"."""
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     assert cfg.train_cfg.max_epochs == 100
     warmup, cosine = cfg.param_scheduler
     assert (warmup.type, warmup.end, warmup.by_epoch) == ('LinearLR', 10, True)
@@ -46,7 +45,7 @@ def test_every_ablation_config_has_a_row_in_the_docs():
 
 @pytest.mark.parametrize('arch,channels', [('lite', 512), ('s', 512), ('b', 768), ('l', 768)])
 def test_restv1_configs(arch, channels, base):
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'mmpretrain', f'restv1_{arch}_8xb256_in1k.py'))
+    cfg = load_config(f'configs/mmpretrain/restv1_{arch}_8xb256_in1k.py')
     assert cfg.model.backbone.type == 'ResTv1' and cfg.model.head.in_channels == channels
     assert cfg.model.backbone.arch == {'lite': 'lite', 's': 'small', 'b': 'base', 'l': 'large'}[arch]
     for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'custom_hooks'):

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from helpers import REPO
+from helpers import REPO, load_config
 from restv2_mm.analysis import count_params
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
@@ -24,7 +24,7 @@ def build_model(cfg):
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
 def test_config_loads_and_builds(path):
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     assert cfg.custom_imports == dict(imports=['restv2_mm'], allow_failed_imports=False)
     model = build_model(cfg)
     # mmdet's PVTv2: the side-by-side baseline of the ResTv2 Semantic FPN configs.
@@ -35,7 +35,7 @@ def test_config_loads_and_builds(path):
 @pytest.mark.parametrize('arch,dpr', [('t', 0.1), ('s', 0.2), ('b', 0.3)])
 def test_mask_rcnn_3x_recipe(arch, dpr):
     """Appendix C.2: AdamW 1e-4, wd 0.05, batch 8x2, 270k iters, lr x0.1 at 210k/250k, 480..800."""
-    cfg = Config.fromfile(osp.join(REPO, f'configs/mmdet/mask_rcnn_restv2_{arch}_3x.py'))
+    cfg = load_config(f'configs/mmdet/mask_rcnn_restv2_{arch}_3x.py')
     assert cfg.model.backbone.drop_path_rate == dpr
     assert cfg.model.neck.in_channels == [96, 192, 384, 768]
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
@@ -53,7 +53,7 @@ def test_mask_rcnn_3x_recipe(arch, dpr):
 
 def test_mask_rcnn_t_parameter_count():
     """Paper Table 3(a): Mask R-CNN with ResTv2-T has 49.94M parameters (Table 4: 49.9M)."""
-    model = build_model(Config.fromfile(osp.join(REPO, 'configs/mmdet/mask_rcnn_restv2_t_3x.py')))
+    model = build_model(load_config('configs/mmdet/mask_rcnn_restv2_t_3x.py'))
     assert round(count_params(model) / 1e6, 2) == 49.94
 
 

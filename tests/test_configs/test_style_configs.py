@@ -3,10 +3,9 @@ import os.path as osp
 import textwrap
 
 import pytest
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from helpers import REPO, run_tool
+from helpers import REPO, load_config, run_tool
 from restv2_mm.analysis import count_params
 
 STYLES = ['global', 'win', 'cwin', 'hwin']
@@ -18,7 +17,7 @@ def config_path(style):
 
 def build(style):
     from mmdet.registry import MODELS
-    cfg = Config.fromfile(config_path(style))
+    cfg = load_config(config_path(style))
     init_default_scope('mmdet')
     return cfg, MODELS.build(cfg.model)
 

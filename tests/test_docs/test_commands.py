@@ -27,9 +27,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from io import StringIO
 
 import pytest
-from mmengine.config import Config
 
-from helpers import REPO, load_tool
+from helpers import REPO, load_config, load_tool
 
 PAGES = sorted(glob.glob(osp.join(REPO, 'docs', '*.md'))) + [osp.join(REPO, 'README.md')]
 PROGRAMS = ('python', 'bash', 'make', 'mim', 'pip', 'twine')
@@ -125,7 +124,7 @@ def check_config(config, options, what):
     if not re.match(r'configs/', config):
         return  # a placeholder (CONFIG)
     assert osp.isfile(osp.join(REPO, config)), f'{what}: no {config}'
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(config)
     for key in options:
         parent, _, leaf = key.rpartition('.')
         node = cfg

@@ -3,17 +3,16 @@ a finite loss and finite gradients on the CPU, with CPU autocast's casts and wit
 (tests/gpu_emulation.py); AMP configs pick what the GPU computes natively (device properties
 stubbed, the decision real) and run bf16 without a loss scaler."""
 import contextlib
-import os.path as osp
 import types
 import warnings
 
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 
 from gpu_emulation import NoSyncGuard, cuda_autocast_lists, stub_gpus
-from helpers import REPO
+from helpers import load_config
 from restv2_mm.cli.config import apply_common_args, resolve_amp
 
 A100, T4, V100 = ('NVIDIA A100-SXM4-80GB', (8, 0)), ('Tesla T4', (7, 5)), ('Tesla V100-SXM2-16GB', (7, 0))
@@ -34,7 +33,7 @@ NARROW = dict(embed_dims=[32, 64, 128, 256], depths=[1, 1, 1, 1], num_heads=[1, 
 def build(config, narrow=False, size=None):
     """The config's model; ``narrow``: the NARROW backbone; ``size``: the segmentor's
     preprocessor pads to ``size`` x ``size`` instead of the recipe's crop."""
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(config)
     if size and 'mmseg' in config:
         cfg.model.data_preprocessor.size = (size, size)
     if narrow:
@@ -144,7 +143,7 @@ def test_amp_loss_scale_settings(monkeypatch):
                                           (T4, ('float16', 'dynamic'))])
 def test_amp_flag(monkeypatch, tmp_path, gpu, expected):
     stub_gpus(monkeypatch, gpu)
-    cfg = Config.fromfile(osp.join(REPO, 'configs/mmpretrain/demo/restv2_t_imagenet_mini.py'))
+    cfg = load_config('configs/mmpretrain/demo/restv2_t_imagenet_mini.py')
     args = types.SimpleNamespace(config='c.py', work_dir=str(tmp_path), amp=True)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -160,7 +159,7 @@ def test_bf16_configs_build_no_loss_scaler(monkeypatch, config):
     (mim, mmdet's tools/train.py) build it, without :func:`resolve_amp`."""
     from mmengine.optim import build_optim_wrapper
     stub_gpus(monkeypatch, A100)
-    wrapper_cfg = Config.fromfile(osp.join(REPO, config)).optim_wrapper
+    wrapper_cfg = load_config(config).optim_wrapper
     wrapper_cfg.pop('constructor', None)  # the layer-wise decay needs the backbone; not asked here
     wrapper_cfg.pop('paramwise_cfg', None)
     wrapper_cfg.pop('clip_grad', None)  # mmengine logs the clipped norm with float(): its own sync

@@ -195,16 +195,7 @@ def test_cpu_forward_and_backward_synchronise_only_in_the_input_check(family):
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
-# Where RMT's forward synchronises on CUDA (blocking host-to-device copies, each followed by a
-# stream synchronisation): ops/kernels/dwconv_residual.py identity_in_kernel (`centre[k * k // 2]
-# = 1`, a CPU scalar written into a device tensor, fp32 fast path, every block) and
-# models/rmt/retention.py's position tables (`torch.arange(n).to(self.decay)`, each new input size).
-RMT_SYNCS = pytest.mark.xfail(strict=True, raises=SyncError,
-                              reason='host-to-device copies in RMT (see RMT_SYNCS)')
-
-
-@pytest.mark.parametrize('family', [pytest.param(f, marks=RMT_SYNCS) if f.startswith('RMT') else f
-                                    for f in FAMILIES])
+@pytest.mark.parametrize('family', list(FAMILIES))
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 def test_cuda_forward_never_synchronises(family, dtype):
     """The forward on (fake) CUDA tensors, in fp32 and under bf16 autocast: the code's GPU

@@ -7,7 +7,7 @@ import torch
 
 import restv2_mm.ops as ops
 from restv2_mm.ops import fast_paths
-from restv2_mm.ops.kernels.attention import sdpa
+from restv2_mm.ops.kernels.attention import NO_CUDNN, only_backends, sdpa, sdpa_backends
 from restv2_mm.utils import torch_compat
 
 
@@ -59,3 +59,48 @@ def test_float_mask_is_cast_to_the_query_dtype_for_the_kernel():
                     return_value='sdpa') as kernel:
         sdpa(q, q, q, mask)
     assert kernel.call_args.kwargs['attn_mask'].dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize('device, masked, version, want', [
+    ('cuda', True, (2, 14), NO_CUDNN), ('cuda', True, (2, 3), NO_CUDNN),
+    ('cuda', False, (2, 14), None), ('cpu', True, (2, 14), None),
+    ('cuda', True, (2, 2), None)])  # no cuDNN attention before torch 2.3
+def test_masked_cuda_calls_leave_out_cudnn_attention(device, masked, version, want):
+    assert sdpa_backends(device, masked, version) == want
+    assert 'cudnn' not in NO_CUDNN
+
+
+def test_the_kernel_runs_without_cudnn_where_the_path_is_cuda():
+    """Under ``choose_as('cuda')`` (the decisions of a GPU, on CPU tensors) a masked call runs
+    inside a context that disables cuDNN attention and keeps the others; then all is restored."""
+    seen = []
+
+    def kernel(*args, **kwargs):
+        b = torch.backends.cuda
+        seen.append((b.cudnn_sdp_enabled(), b.flash_sdp_enabled(), b.mem_efficient_sdp_enabled(),
+                     b.math_sdp_enabled()))
+        return args[0]
+
+    q, mask = torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 5)
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    with mock.patch('torch.nn.functional.scaled_dot_product_attention', side_effect=kernel):
+        sdpa(q, q, q, mask)
+        with ops.choose_as('cuda'):
+            sdpa(q, q, q, None)
+            sdpa(q, q, q, mask)
+    assert seen == [(before, True, True, True)] * 2 + [(False, True, True, True)]
+    assert torch.backends.cuda.cudnn_sdp_enabled() == before
+
+
+def test_backends_on_a_torch_without_sdpa_kernel():
+    """torch 2.1/2.2 have ``torch.backends.cuda.sdp_kernel`` only."""
+    with mock.patch.object(torch.nn, 'attention', None), \
+            mock.patch.object(torch.backends.cuda, 'sdp_kernel', create=True) as old:
+        only_backends(('efficient', 'math'))
+    old.assert_called_once_with(enable_flash=False, enable_mem_efficient=True, enable_math=True)
+
+
+def test_choose_as_names_a_device_type():
+    with pytest.raises(ValueError, match='device_type'):
+        with ops.choose_as('gpu'):
+            pass

@@ -2,9 +2,8 @@
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
 
-from helpers import REPO, run_tool
+from helpers import REPO, load_config, run_tool
 
 DEMO = osp.join(REPO, 'configs/mmpretrain/demo/restv2_t_imagenet_mini.py')
 
@@ -14,8 +13,8 @@ DEMO = osp.join(REPO, 'configs/mmpretrain/demo/restv2_t_imagenet_mini.py')
                                  'restv2_t_up-nearest_100e_in1k.py'])  # Table 2b
 def test_ablation_row_trains_and_evaluates_on_imagenet_mini(row, data_root, tmp_path, monkeypatch):
     monkeypatch.setenv('RESTV2_DATA', data_root)
-    cfg = Config.fromfile(DEMO)  # the demo's data, batch and schedule; the row's model
-    cfg.model = Config.fromfile(osp.join(REPO, 'configs/mmpretrain/ablations', row)).model
+    cfg = load_config(DEMO)  # the demo's data, batch and schedule; the row's model
+    cfg.model = load_config(osp.join('configs/mmpretrain/ablations', row)).model
     path = tmp_path / row
     cfg.dump(str(path))
     log = run_tool(['tools/train.py', path, '--work-dir', tmp_path / 'work', '--cfg-options',

@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from helpers import REPO, load_tool, run_tool
+from helpers import REPO, load_config, load_tool, run_tool
 from restv2_mm.apis import check_model_channels
 from restv2_mm.cli import (
     apply_common_args,
@@ -36,7 +36,7 @@ def test_non_finite_input_says_where(value, word):
 
 
 def test_neck_channels_must_match_backbone():  # B17
-    cfg = Config.fromfile(osp.join(REPO, 'configs/mmdet/mask_rcnn_restv2_t_3x.py'))
+    cfg = load_config('configs/mmdet/mask_rcnn_restv2_t_3x.py')
     check_model_channels(cfg.model)  # the shipped config is consistent
     cfg.model.backbone.arch = 'large'
     with pytest.raises(ValueError) as info:
@@ -47,7 +47,7 @@ def test_neck_channels_must_match_backbone():  # B17
 
 
 def test_decode_head_channels_must_match_backbone():  # B18
-    cfg = Config.fromfile(osp.join(REPO, 'configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py'))
+    cfg = load_config('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py')
     check_model_channels(cfg.model)
     cfg.model.backbone.out_indices = (1, 2, 3)
     with pytest.raises(ValueError, match=r'model.decode_head.in_index=\[0, 1, 2, 3\] points past'):
@@ -60,7 +60,7 @@ def test_decode_head_channels_must_match_backbone():  # B18
 
 
 def test_classifier_head_channels_must_match_backbone():  # B18
-    cfg = Config.fromfile(osp.join(REPO, 'configs/mmpretrain/restv2_t_8xb256_in1k.py'))
+    cfg = load_config('configs/mmpretrain/restv2_t_8xb256_in1k.py')
     check_model_channels(cfg.model)
     cfg.model.head.in_channels = 1024
     with pytest.raises(ValueError, match=r'model.head.in_channels=1024 does not match the '
@@ -72,7 +72,7 @@ def test_classifier_head_channels_must_match_backbone():  # B18
 def test_official_checkpoint_where_a_converted_one_is_expected(tmp_path, data_root):  # B23
     official = tmp_path / 'restv2_tiny_224.pth'
     torch.save({'model': ResTv2('tiny').state_dict()}, official)
-    cfg = Config.fromfile(osp.join(REPO, DEMO))
+    cfg = load_config(DEMO)
     with pytest.raises(ValueError) as info:
         check_whole_model_checkpoint(str(official), cfg)
     msg = str(info.value)
@@ -102,7 +102,7 @@ def test_cfg_options_item_without_value(tool, capsys):  # B74
     ({'val_dataloader.num_workers': -1}, 'val_dataloader.num_workers must be an int >= 0'),
 ])
 def test_run_settings_are_named(options, words):
-    cfg = Config.fromfile(osp.join(REPO, DEMO))
+    cfg = load_config(DEMO)
     cfg.merge_from_dict(options)
     with pytest.raises(ValueError, match=re.escape(words)):
         check_run_settings(cfg)
@@ -113,7 +113,7 @@ def test_run_settings_are_named(options, words):
     ('configs/mmdet/retinanet_restv2_t_1x.py', 'bbox_head'),  # after FPN (256)
 ])
 def test_head_must_take_the_necks_width(config, key):  # B79
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(config)
     check_run_settings(cfg)  # the shipped config is consistent
     width = cfg.model.neck.out_channels
     cfg.model[key].in_channels = 512 if width != 512 else 256
@@ -132,7 +132,7 @@ def test_work_dir_that_is_a_file(tmp_path):  # B75
 def test_out_metrics_that_is_a_folder_is_refused_before_testing(tmp_path):  # B78
     args = load_tool('tools/test.py').parse_args([DEMO, 'iter_1.pth', '--out-metrics', str(tmp_path)])
     with pytest.raises(ValueError, match=r"--out-metrics '.*' is a folder; give a file path"):
-        apply_common_args(Config.fromfile(osp.join(REPO, DEMO)), args)
+        apply_common_args(load_config(DEMO), args)
 
 
 def test_resume_from_what_is_not_a_training_checkpoint(tmp_path):  # B76
@@ -154,7 +154,7 @@ def test_resume_from_what_is_not_a_training_checkpoint(tmp_path):  # B76
     listed = str(tmp_path / 'list.pth')
     torch.save([1, 2], listed)
     with pytest.raises(TypeError, match='list.pth: checkpoint holds no state dict'):  # B77
-        check_whole_model_checkpoint(listed, Config.fromfile(osp.join(REPO, DEMO)))
+        check_whole_model_checkpoint(listed, load_config(DEMO))
 
 
 def test_whole_model_checkpoint_with_non_finite_weights(tmp_path, monkeypatch):  # B72
@@ -166,7 +166,7 @@ def test_whole_model_checkpoint_with_non_finite_weights(tmp_path, monkeypatch): 
         'backbone.stage2.1.attn.q.weight': torch.tensor([inf]),
         'neck.lateral_convs.0.conv.weight': torch.tensor([1., -inf]),
     }}, path)
-    cfg = Config.fromfile(osp.join(REPO, DEMO))
+    cfg = load_config(DEMO)
     with pytest.raises(ValueError) as info:
         check_whole_model_checkpoint(path, cfg)  # what tools/test.py and train.py (load_from) call
     msg = str(info.value)

@@ -4,11 +4,10 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import restv2_mm  # noqa: F401
-from helpers import REPO, run_tool
+from helpers import REPO, load_config, run_tool
 from restv2_mm.models import ResTv2
 
 CFG_224 = osp.join(REPO, 'configs/mmpretrain/restv2_t_8xb256_in1k.py')
@@ -91,7 +90,7 @@ def test_converter_refuses_bad_input(tmp_path):  # B27
 def test_recipes():
     """Appendix C.1 (Table 8): pre-training and 384 fine-tuning settings."""
     for arch, dpr in zip('tsbl', (0.1, 0.2, 0.3, 0.5)):
-        cfg = Config.fromfile(osp.join(REPO, f'configs/mmpretrain/restv2_{arch}_8xb256_in1k.py'))
+        cfg = load_config(f'configs/mmpretrain/restv2_{arch}_8xb256_in1k.py')
         assert cfg.model.backbone.drop_path_rate == dpr
         assert cfg.optim_wrapper.optimizer.lr == pytest.approx(1.5e-4 * 2048 / 256)
         assert cfg.train_dataloader.batch_size * 8 == 2048
@@ -99,7 +98,7 @@ def test_recipes():
         assert [a.type for a in cfg.model.train_cfg.augments] == ['Mixup', 'CutMix']
         assert cfg.custom_hooks[0].momentum == pytest.approx(1e-4)  # EMA 0.9999
         assert cfg.train_cfg.max_epochs == 300 and cfg.param_scheduler[0].end == 50
-        ft = Config.fromfile(osp.join(REPO, f'configs/mmpretrain/restv2_{arch}_8xb64_in1k-384px.py'))
+        ft = load_config(f'configs/mmpretrain/restv2_{arch}_8xb64_in1k-384px.py')
         assert ft.model.backbone.drop_path_rate == dpr
         assert ft.optim_wrapper.optimizer.lr == pytest.approx(1.5e-5 * 512 / 256)
         assert ft.optim_wrapper.optimizer.weight_decay == 1e-8

@@ -5,10 +5,9 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 
 import restv2_mm  # noqa: F401
-from helpers import REPO, run_tool
+from helpers import REPO, load_config, run_tool
 from restv2_mm.models import RMT, RMTClsNeck
 
 CFG = osp.join(REPO, 'configs/mmpretrain/rmt_t_8xb128_in1k.py')
@@ -52,7 +51,7 @@ def test_converter_round_trip(official, tmp_path):
 
 def test_official_rmt_checkpoint_where_a_converted_one_is_expected(official):  # B46
     from restv2_mm.cli.checks import check_whole_model_checkpoint
-    cfg = Config.fromfile(osp.join(REPO, 'configs/mmdet/mask_rcnn_rmt_t_1x.py'))
+    cfg = load_config('configs/mmdet/mask_rcnn_rmt_t_1x.py')
     with pytest.raises(ValueError) as info:
         check_whole_model_checkpoint(str(official[0]), cfg)
     msg = str(info.value)

@@ -7,10 +7,9 @@ import types
 import warnings
 
 import pytest
-from mmengine.config import Config
 
 from gpu_emulation import stub_gpus
-from helpers import REPO
+from helpers import REPO, load_config
 from restv2_mm.cli.config import apply_common_args
 from restv2_mm.cli.cuda import (
     MissingCudaOpsError,
@@ -28,7 +27,7 @@ CLASSIFIER = 'configs/mmpretrain/restv2_t_8xb256_in1k.py'
 
 
 def config(path):
-    return Config.fromfile(osp.join(REPO, path))
+    return load_config(path)
 
 
 @pytest.mark.parametrize('env,expected', [

@@ -12,7 +12,7 @@ import yaml
 from mmengine.registry import DefaultScope
 
 import restv2_mm  # noqa: F401
-from helpers import REPO, load_tool, run_tool
+from helpers import REPO, load_config, load_tool, run_tool
 
 LIBS = ('mmpretrain', 'mmdet', 'mmseg')
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'model_zoo.py')
@@ -88,9 +88,8 @@ def test_names_reach_mmpretrain(tmp_path, data_root):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         result = ImageClassificationInferencer(NAME, pretrained=str(ckpt), device='cpu')(image)[0]
         # The same image through the config's test pipeline and the loaded model, by hand.
-        from mmengine.config import Config
         from mmengine.dataset import Compose, pseudo_collate
-        pipeline = Compose(Config.fromfile(osp.join(REPO, config)).test_dataloader.dataset.pipeline)
+        pipeline = Compose(load_config(config).test_dataloader.dataset.pipeline)
         data = model.data_preprocessor(pseudo_collate([pipeline(dict(img_path=image))]), False)
         with torch.no_grad():
             probs = model(data['inputs'], mode='tensor').softmax(-1)[0]

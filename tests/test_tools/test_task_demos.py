@@ -1,12 +1,11 @@
 """The segmentation and classification demos train on the real images and report their metrics;
 TTA builds."""
-import os.path as osp
 
 import pytest
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 
-from helpers import REPO, run_tool
+from helpers import load_config, run_tool
 
 
 @pytest.mark.slow
@@ -27,7 +26,7 @@ def test_camvid_demo_trains_and_reports_miou(data_root, tmp_path):
 
 def test_segmentation_tta_builds():
     from mmseg.registry import MODELS
-    cfg = Config.fromfile(osp.join(REPO, 'configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py'))
+    cfg = load_config('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py')
     init_default_scope('mmseg')
     tta = MODELS.build(ConfigDict(**cfg.tta_model, module=cfg.model))
     assert type(tta).__name__ == 'SegTTAModel'
@@ -42,7 +41,7 @@ def test_upernet_recipe_and_params():
     from restv2_mm.analysis import count_params
     init_default_scope('mmseg')
     for arch, dpr in zip('tsb', (0.1, 0.2, 0.3)):
-        cfg = Config.fromfile(osp.join(REPO, f'configs/mmseg/upernet_restv2_{arch}_512x512_160k_ade20k.py'))
+        cfg = load_config(f'configs/mmseg/upernet_restv2_{arch}_512x512_160k_ade20k.py')
         assert cfg.model.backbone.drop_path_rate == dpr
         opt = cfg.optim_wrapper
         assert (opt.optimizer.lr, opt.optimizer.weight_decay) == (1.5e-4, 0.05)

@@ -8,12 +8,13 @@ gamma_i = 1 - 2 ** (-a - (b - a) * i / N) (supplement E, Eq. 1 and Table 4). The
 rotates q and k by a rotary position over the raster index of the map; this module computes the
 same.
 """
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import nn
 
-from ...ops import attention, rotary
+from ...ops import attention, column_attention, rotary
+from ...utils.torch_compat import autocast_state
 from .dwconv import DWConv2d
 
 RelPos = Tuple[Tuple[torch.Tensor, torch.Tensor],
@@ -62,48 +63,77 @@ class RetentionRelPos2d(nn.Module):
         self.register_buffer('decay', decay)
         self.decay_exponent = float(decay_exponent)
 
+    def _apply(self, fn, *args, **kwargs):
+        """As ``nn.Module._apply`` (``.to``, ``.half()``, ...), but ``angle`` and ``decay`` never go
+        below float32: the tables are computed from them, and a rounded angle times a raster index
+        of tens of thousands is no angle at all."""
+        kept = dict(self._buffers)
+        super()._apply(fn, *args, **kwargs)
+        for name, old in kept.items():
+            new = self._buffers[name]
+            if old is not None and new is not None and new.dtype in (torch.float16, torch.bfloat16):
+                self._buffers[name] = old.to(device=new.device, dtype=torch.float32)
+        return self
+
+    def _precise(self) -> torch.dtype:
+        """float32, or float64 for a float64 module: the dtype the tables are computed in."""
+        return torch.promote_types(self.decay.dtype, torch.float32)
+
     def log_gamma(self) -> torch.Tensor:
-        """log(gamma_i ** e) per head, shape (N, )."""
-        return self.decay if self.decay_exponent == 1 else self.decay * self.decay_exponent
+        """log(gamma_i ** e) per head, shape (N, ), in float32 or float64."""
+        decay = self.decay.to(self._precise())
+        return decay if self.decay_exponent == 1 else decay * self.decay_exponent
+
+    def _index(self, n: int) -> torch.Tensor:
+        return torch.arange(n, device=self.decay.device, dtype=self._precise())
 
     def rotary(self, h: int, w: int) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(sin, cos), each (H, W, D): the angles grow with the raster index y * W + x, as in the
-        official code (a 1-D rotary over the flattened map, not separate row and column angles)."""
-        index = torch.arange(h * w).to(self.decay)
-        phase = index[:, None] * self.angle[None, :]
+        """(sin, cos), each (H, W, D), in float32 or float64: the angles grow with the raster index
+        y * W + x, as in the official code (a 1-D rotary over the flattened map, not separate row
+        and column angles)."""
+        phase = self._index(h * w)[:, None] * self.angle.to(self._precise())[None, :]
         return phase.sin().reshape(h, w, -1), phase.cos().reshape(h, w, -1)
 
     def decay_1d(self, length: int) -> torch.Tensor:
-        """|i - j| * log(gamma) along one axis, shape (N, L, L)."""
-        index = torch.arange(length).to(self.decay)
+        """|i - j| * log(gamma) along one axis, shape (N, L, L), in float32 or float64."""
+        index = self._index(length)
         return (index[:, None] - index[None, :]).abs() * self.log_gamma()[:, None, None]
 
     def decay_2d(self, h: int, w: int) -> torch.Tensor:
-        """Manhattan distance times log(gamma) between all raster positions, shape (N, HW, HW)."""
-        rows, cols = torch.arange(h).to(self.decay), torch.arange(w).to(self.decay)
+        """Manhattan distance times log(gamma) between all raster positions, shape (N, HW, HW), in
+        float32 or float64."""
+        rows, cols = self._index(h), self._index(w)
         dist_h = (rows[:, None] - rows[None, :]).abs()
         dist_w = (cols[:, None] - cols[None, :]).abs()
         dist = (dist_h[:, None, :, None] + dist_w[None, :, None, :]).reshape(h * w, h * w)
         return dist * self.log_gamma()[:, None, None]
 
-    def forward(self, hw_shape: Tuple[int, int], decomposed: bool) -> RelPos:
+    def forward(self, hw_shape: Tuple[int, int], decomposed: bool,
+                dtype: Optional[torch.dtype] = None) -> RelPos:
         """((sin, cos), masks) for an H x W map: sin, cos (H, W, D); masks (mask_h (N, H, H),
         mask_w (N, W, W)) for the decomposed retention, or one (N, HW, HW) mask for the whole-map
-        retention. Computed every call, as in the official code."""
+        retention. Computed every call, as in the official code, in float32 (float64
+        for a float64 module) whatever the module's dtype, then cast to ``dtype`` (default: as
+        computed): the compute dtype, so that the blocks of a stage share one copy (an SDPA under
+        autocast would cast the mask again in every block, and keep each copy for backward)."""
         h, w = hw_shape  # not int(): an exporter's symbolic sizes must stay symbolic
-        masks = (self.decay_1d(h), self.decay_1d(w)) if decomposed else self.decay_2d(h, w)
-        return self.rotary(h, w), masks
+        masks = (self.decay_1d(h), self.decay_1d(w)) if decomposed else (self.decay_2d(h, w), )
+        sin, cos, *masks = (t if dtype is None else t.to(dtype) for t in (*self.rotary(h, w), *masks))
+        return (sin, cos), (tuple(masks) if decomposed else masks[0])
+
+
+def compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype the linear layers compute ``x`` in: autocast's where it is on for the device of
+    ``x`` and would cast ``x`` (float64 stays), else that of ``x``."""
+    enabled, dtype = autocast_state(x.device.type)
+    return dtype if enabled and x.dtype in (torch.float32, torch.float16, torch.bfloat16) else x.dtype
 
 
 def row_column_retention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask_h: torch.Tensor,
                          mask_w: torch.Tensor) -> torch.Tensor:
     """Decomposed retention (official ``VisionRetentionChunk``): ``softmax(q k^T + M_w) v`` along
-    each row, then ``softmax(q k^T + M_h)`` of that along each column.
-
-    The attentions run on 4-D views, rows as (B*H, N, W, D) and columns image by image as (W, N,
-    H, D): a (B*W, N, H, D) layout would be copies of q, k and the rows' output, kept for
-    backward beside the originals. ``unbind``, not indexing: its backward stacks the B gradients
-    once, where each ``q[i]`` would fill a zero tensor of all of q.
+    each row, then ``softmax(q k^T + M_h)`` of that along each column
+    (:func:`restv2_mm.ops.column_attention`).
 
     Shape:
         q, k, v (B, H, W, N, D) (k scaled); mask_h (N, H, H), mask_w (N, W, W) -> (B, H, W, N*D).
@@ -113,15 +143,9 @@ def row_column_retention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask
     def by_rows(t):  # (B, H, W, N, D) -> (B*H, N, W, D), a view
         return t.reshape(b * h, w, n, d).transpose(1, 2)
 
-    def by_cols(t):  # (H, W, N, D) of one image -> (W, N, H, D), a view
-        return t.permute(1, 2, 0, 3)
-
     rows = attention(by_rows(q), by_rows(k), by_rows(v), mask_w.unsqueeze(0), scale=1.)
     rows = rows.transpose(1, 2).reshape(b, h, w, n, d)
-    out = torch.stack([  # (B, W, H, N, D)
-        attention(by_cols(qi), by_cols(ki), by_cols(ri), mask_h.unsqueeze(0), scale=1.)
-        .transpose(1, 2) for qi, ki, ri in zip(q.unbind(0), k.unbind(0), rows.unbind(0))])
-    return out.reshape(b, w, h, n * d).transpose(1, 2)
+    return column_attention(q, k, rows, mask_h.unsqueeze(0)).reshape(b, h, w, n * d)
 
 
 def whole_map_retention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,

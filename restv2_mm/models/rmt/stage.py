@@ -7,7 +7,7 @@ from torch import nn
 from ..common import ACT_CFG, CONV_NORM_CFG, NORM_CFG, recomputed
 from .block import RMTBlock
 from .patch_merging import ConvPatchMerging
-from .retention import RetentionRelPos2d
+from .retention import RetentionRelPos2d, compute_dtype
 
 
 class RMTStage(nn.Module):
@@ -61,7 +61,8 @@ class RMTStage(nn.Module):
     def forward(self, x: torch.Tensor,
                 with_cp: Union[bool, str] = False) -> Tuple[torch.Tensor, torch.Tensor]:
         """``with_cp`` recomputes each block in backward (:func:`~..common.recomputed`)."""
-        rel_pos = self.Relpos(x.shape[1:3], self.decomposed)
+        # One set of tables for all blocks, in the compute dtype (autocast's where it is on).
+        rel_pos = self.Relpos(x.shape[1:3], self.decomposed, compute_dtype(x))
         for blk in self.blocks:
             x = recomputed(blk, x, rel_pos, with_cp=with_cp)
         return x, (x if self.downsample is None else self.downsample(x))

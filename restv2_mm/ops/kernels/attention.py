@@ -1,10 +1,17 @@
-"""Scaled dot-product attention: the explicit matmuls (the reference) and torch's fused kernel."""
-from typing import Optional
+"""Scaled dot-product attention: the explicit matmuls (the reference) and torch's fused kernel,
+with the backends it may use where a known bug applies."""
+import contextlib
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 
-from ...utils.torch_compat import cpu_sdpa_takes_float_mask
+from ...utils.torch_compat import cpu_sdpa_takes_float_mask, torch_version
+from ..switch import path_device
+
+# Fused backends without cuDNN attention, whose masked backward gives NaN gradients for q when
+# L % 128 == 64 (pytorch/pytorch#196678; RMT-S at 384 has L = 576 in stage 3).
+NO_CUDNN = ('flash', 'efficient', 'math')
 
 
 def attention_reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -35,8 +42,45 @@ def sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     ``q``, which the kernel requires (an fp32 decay mask under fp16 autocast)."""
     if attn_mask is not None and attn_mask.is_floating_point() and attn_mask.dtype != q.dtype:
         attn_mask = attn_mask.to(q.dtype)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p,
-                                          scale=scale)
+    backends = sdpa_backends(path_device(q), attn_mask is not None, torch_version())
+    with contextlib.nullcontext() if backends is None else only_backends(backends):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p,
+                                              scale=scale)
+
+
+def sdpa_backends(device_type: str, masked: bool,
+                  version: Tuple[int, int]) -> Optional[Tuple[str, ...]]:
+    """The backends a fused attention call may use, or None where torch chooses freely.
+
+    A masked call on CUDA leaves out cuDNN attention (a backend from torch 2.3, the default one on
+    H100/H200 with torch's bundled cuDNN), whose masked backward gives NaN gradients for q when
+    L % 128 == 64 (pytorch/pytorch#196678): flash, memory-efficient or math attention run instead.
+
+    Args:
+        device_type: 'cpu', 'cuda', ...
+        masked: Whether the call has an ``attn_mask``.
+        version: (major, minor) of torch.
+
+    Returns:
+        Names among 'flash', 'efficient', 'math' (:data:`NO_CUDNN`), or None.
+    """
+    if device_type == 'cuda' and masked and version >= (2, 3):
+        return NO_CUDNN
+    return None
+
+
+def only_backends(names: Tuple[str, ...]):
+    """A context in which SDPA uses only the backends ``names`` ('flash', 'efficient', 'math'):
+    ``torch.nn.attention.sdpa_kernel`` (torch >= 2.3), else ``torch.backends.cuda.sdp_kernel``."""
+    attention = getattr(torch.nn, 'attention', None)
+    if attention is not None and hasattr(attention, 'sdpa_kernel'):
+        kind = attention.SDPBackend
+        table = {'flash': kind.FLASH_ATTENTION, 'efficient': kind.EFFICIENT_ATTENTION,
+                 'math': kind.MATH}
+        return attention.sdpa_kernel([table[n] for n in names])
+    return torch.backends.cuda.sdp_kernel(enable_flash='flash' in names,
+                                          enable_mem_efficient='efficient' in names,
+                                          enable_math='math' in names)
 
 
 def sdpa_runs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -45,7 +89,7 @@ def sdpa_runs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     """No float mask, a GPU, or on the CPU a 4-D float mask with 4-D inputs on a torch whose flash
     attention takes one (>= 2.3). Elsewhere torch's CPU dispatch picks its math kernel, which
     materialises the matrix and checks the mask: slower than the explicit matmuls."""
-    if attn_mask is None or not attn_mask.is_floating_point() or q.device.type != 'cpu':
+    if attn_mask is None or not attn_mask.is_floating_point() or path_device(q) != 'cpu':
         return True
     return cpu_sdpa_takes_float_mask() and q.dim() == 4 and attn_mask.dim() == 4
 

@@ -41,8 +41,8 @@ def identity_in_kernel(x: torch.Tensor, weight: torch.Tensor,
                        bias: Optional[torch.Tensor]) -> torch.Tensor:
     """``x + conv(x)`` as one conv whose centre tap carries the identity."""
     k = weight.shape[-1]
-    centre = torch.zeros(k * k, dtype=weight.dtype, device=weight.device)
-    centre[k * k // 2] = 1
+    # Built on the weight's device: writing a Python scalar into it would be a host-to-device copy.
+    centre = (torch.arange(k * k, device=weight.device) == k * k // 2).to(weight.dtype)
     return conv_channels_last(x, weight + centre.view(1, 1, k, k), bias)
 
 

@@ -1,67 +1,18 @@
-"""with_cp (models/common/recompute.py): full and selective checkpointing give the gradients of no
-checkpointing, in every fine-tuning style, for ResTv1 and RMT too; selective recomputes only the
-cheap ops."""
+"""with_cp (models/common/recompute.py): selective recomputes only the cheap ops; bad values are
+named. That every backbone and style keeps its outputs and gradients under with_cp is
+test_backbone_contract.py's."""
 from collections import Counter
 
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from restv2_mm.models import RMT, ResTv1, ResTv2
+from restv2_mm.models import RMT, ResTv2
 from restv2_mm.models.common.recompute import check_cp_mode, selective_available
 
 # Selective checkpointing needs torch >= 2.4; on an older torch asking for it raises (last test).
-MODES = ('selective', 'full') if selective_available() else ('full', )
 needs_selective = pytest.mark.skipif(not selective_available(),
                                      reason="with_cp='selective' needs torch >= 2.4")
-
-STYLES = ['global', 'win', 'cwin', 'hwin']
-WINDOWS = (8, 4, 2, 2)  # small windows: the 64x96 input needs padding in the first stages
-
-
-def run(model, x):
-    model.train()
-    outs = model(x)
-    loss = sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).mean() for o in outs)
-    loss.backward()
-    return [o.detach() for o in outs], {n: p.grad.clone() for n, p in model.named_parameters()}
-
-
-@pytest.mark.parametrize('style', STYLES)
-def test_checkpointing_keeps_outputs_and_gradients(style):
-    torch.manual_seed(0)
-    ref = ResTv2('tiny', style=style, window_size=WINDOWS)
-    ref.init_weights()
-    if style == 'cwin':  # zero-initialised: give the convs weights so that their gradients count
-        for i in range(1, 5):
-            torch.nn.init.normal_(getattr(ref, f'cwin_conv{i}').weight, std=0.05)
-    x = torch.randn(2, 3, 64, 96)
-    want_out, want_grad = run(ref, x)
-    for mode in MODES:
-        model = ResTv2('tiny', style=style, window_size=WINDOWS, with_cp=mode)
-        model.load_state_dict(ref.state_dict())
-        out, grad = run(model, x)
-        for a, b in zip(out, want_out):
-            assert torch.allclose(a, b, atol=1e-5), mode
-        for name, g in want_grad.items():
-            assert torch.allclose(grad[name], g, atol=1e-5, rtol=1e-4), (mode, name)
-
-
-@pytest.mark.parametrize('mode', [pytest.param('selective', marks=needs_selective), 'full'])
-def test_restv1_checkpointing_keeps_gradients(mode):
-    """ResTv1 (BatchNorm stem, MHIM's explicit attention) through the same with_cp modes."""
-    torch.manual_seed(0)
-    ref = ResTv1('lite')
-    ref.init_weights()
-    x = torch.randn(2, 3, 64, 96)
-    want_out, want_grad = run(ref, x)
-    model = ResTv1('lite', with_cp=mode)
-    model.load_state_dict(ref.state_dict())  # BatchNorm statistics too: both start alike
-    out, grad = run(model, x)
-    for a, b in zip(out, want_out):
-        assert torch.allclose(a, b, atol=1e-5)
-    for name, g in want_grad.items():
-        assert torch.allclose(grad[name], g, atol=1e-5, rtol=1e-4), name
 
 
 class OpCounter(TorchDispatchMode):

@@ -13,7 +13,7 @@ tables are built for the actual map).
   for timm, einops, fvcore and the mmdet 2.x imports, and compares whole outputs.
 - :func:`test_matches_official_golden_outputs` runs in CI, where the official code is absent: it
   compares our outputs with ``tests/data/rmt_t_official_outputs.pt``, written by running this file
-  (``RESTV2_OFFICIAL_RMT=/path/to/RMT python tests/test_models/test_rmt_official.py``; for a
+  (``RESTV2_OFFICIAL_RMT=/path/to/RMT python tests/test_models/test_rmt/test_rmt_official.py``; for a
   ``git archive`` export, ``$RESTV2_OFFICIAL_RMT_COMMIT`` names the commit): strided
   samples of every official output, per-channel means and float64 sums.
 
@@ -35,7 +35,7 @@ from restv2_mm.models import RMT, RMTClsNeck
 from restv2_mm.ops import fast_path
 
 OFFICIAL_ENV = 'RESTV2_OFFICIAL_RMT'
-GOLDEN = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data',
+GOLDEN = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'data',
                   'rmt_t_official_outputs.pt')
 SIZES = ((224, 224), (225, 193))
 BATCH = 2

@@ -6,10 +6,9 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 
 import restv2_mm  # noqa: F401
-from helpers import REPO
+from helpers import REPO, load_config
 from restv2_mm.analysis import analyze_flops, count_params
 from restv2_mm.apis import TensorForward, build_model
 
@@ -37,7 +36,7 @@ ROWS = [
     ('restv2_t_pe-ape', 30.98, None),
     ('restv2_t_pe-rpe', 30.48, None),
     ('restv2_t_pe-peg', 30.43, None),
-    ('restv2_t', 30.43, None),  # the default row (FLOPs: tests/test_models/test_restv2.py)
+    ('restv2_t', 30.43, None),  # the default row (FLOPs: tests/test_models/test_rest/test_restv2.py)
     # Appendix B: ResTv2-T +MHIM 30,435,052 (-0.02%) 4.109 G (+0.22%); ResTv2-Lite 10,660,680
     # (+0.01%) 1.451 G (+0.07%); +MHIM (= appendix A ResTv1-EMSAv2-Lite†) 10,660,876 1.453 G.
     ('restv2_t_mhim', 30.44, 4.10),
@@ -58,7 +57,7 @@ SAME_AS_DEFAULT = ['restv2_t_up-x', 'restv2_t_up-k']
 
 
 def classifier(name):
-    return build_model(Config.fromfile(osp.join(ABLATIONS, f'{name}_100e_in1k.py')), name=name)
+    return build_model(load_config(osp.join(ABLATIONS, f'{name}_100e_in1k.py')), name=name)
 
 
 def flops(model) -> dict:

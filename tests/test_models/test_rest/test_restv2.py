@@ -1,4 +1,5 @@
-"""ResTv2 backbone: shapes, the paper's parameter counts and FLOPs, freezing, registries."""
+"""ResTv2 backbone: shapes, the paper's parameter counts and FLOPs, output norms, registries (the backbone
+contract: test_backbone_contract.py)."""
 import pytest
 import torch
 from torch import nn
@@ -81,54 +82,6 @@ def test_module_names_follow_official_release():
     sr = ResTv2('tiny').stage1[0].attn.sr
     assert (sr.kernel_size, sr.stride, sr.padding, sr.groups) == ((9, 9), (8, 8), (4, 4), 96)
     assert ResTv2('tiny').stage2[0].attn.up[0].weight.shape == (192 * 16, 1, 3, 3)
-
-
-@pytest.mark.parametrize('frozen_stages', [-1, 0, 1, 2, 4])
-def test_frozen_stages(frozen_stages):
-    model = ResTv2('tiny', frozen_stages=frozen_stages)
-    model.train()
-    frozen_prefixes = []
-    if frozen_stages >= 0:
-        frozen_prefixes.append('stem.')
-    for i in range(1, frozen_stages + 1):
-        frozen_prefixes += [f'stage{i}.'] + ([f'patch_{i}.'] if i > 1 else [])
-    for name, p in model.named_parameters():
-        assert p.requires_grad != name.startswith(tuple(frozen_prefixes)), name
-    for name, m in model.named_modules():
-        if name and name.startswith(tuple(frozen_prefixes)):
-            assert not m.training, name
-    assert model.norm0.training  # output norms are not part of a stage
-
-
-def test_norm_eval_keeps_stem_bn_in_eval():
-    model = ResTv2('tiny', norm_eval=True)
-    model.train()
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    assert len(bns) == 2 and not any(bn.training for bn in bns)
-    before = bns[0].running_mean.clone()
-    model(torch.randn(2, 3, 64, 64) * 3 + 1)
-    assert torch.equal(before, bns[0].running_mean)
-    model = ResTv2('tiny', norm_eval=False).train()
-    model(torch.randn(2, 3, 64, 64) * 3 + 1)
-    assert not torch.equal(before, model.stem.proj[1].running_mean)
-
-
-def test_with_cp_same_outputs_and_grads():
-    torch.manual_seed(0)
-    ref = ResTv2('tiny', drop_path_rate=0.)
-    cpm = ResTv2('tiny', drop_path_rate=0., with_cp=True)
-    cpm.load_state_dict(ref.state_dict())
-    x = torch.randn(2, 3, 64, 64)
-    outs = []
-    for m in (ref, cpm):
-        m.train()
-        y = m(x)
-        sum(o.square().mean() for o in y).backward()
-        outs.append((y, {n: p.grad.clone() for n, p in m.named_parameters()}))
-    for a, b in zip(outs[0][0], outs[1][0]):
-        assert torch.allclose(a, b, atol=1e-6)
-    for n, g in outs[0][1].items():
-        assert torch.allclose(g, outs[1][1][n], atol=1e-6), n
 
 
 @pytest.mark.mmcv_ops  # mmdet's and mmseg's registries import their models to build

@@ -32,22 +32,6 @@ def test_bad_arguments(kwargs, exc, words):
         assert word in str(info.value), (word, str(info.value))
 
 
-@pytest.mark.parametrize('x,exc,words', [
-    (torch.randn(3, 32, 32), ValueError, ['4-D', '(3, 32, 32)']),  # B01
-    (torch.randn(1, 1, 3, 32, 32), ValueError, ['4-D']),
-    (torch.randn(1, 4, 32, 32), ValueError, ['4 channels', 'in_channels=3']),  # B02
-    (torch.randint(0, 255, (1, 3, 32, 32), dtype=torch.uint8), TypeError, ['float', 'uint8']),  # B03
-    (torch.randn(0, 3, 32, 32), ValueError, ['N, H, W >= 1']),  # B04
-    ([[1.0]], TypeError, ['torch.Tensor', 'list']),  # B05
-])
-def test_bad_inputs(x, exc, words):
-    model = ResTv2('tiny', out_indices=(0, )).eval()
-    with pytest.raises(exc) as info:
-        model(x)
-    for word in words:
-        assert word in str(info.value), (word, str(info.value))
-
-
 # Narrow archs (16..128 channels, one block a stage): the checks do not depend on the width.
 NARROW = dict(embed_dims=[16, 32, 64, 128], depths=[1, 1, 1, 1], num_heads=[1, 2, 4, 8],
               sr_ratios=[8, 4, 2, 1])

@@ -9,9 +9,8 @@ import warnings
 
 import pytest
 import torch
-from mmengine.config import Config
 
-from helpers import REPO, load_tool, logged, run_tool
+from helpers import REPO, load_config, load_tool, logged, run_tool
 from restv2_mm.cli import apply_common_args
 from restv2_mm.cli.pretrained import pretrained_inits
 from restv2_mm.models import ResTv2
@@ -34,7 +33,7 @@ def tool_config(config, *options, resume=None):
     args = load_tool('tools/train.py').parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # AMP falls back to fp32 on the CPU
-        return apply_common_args(Config.fromfile(args.config), args)
+        return apply_common_args(load_config(args.config), args)
 
 
 def inits(cfg):
@@ -117,7 +116,7 @@ def test_resume_and_load_from_need_no_imagenet_checkpoint(tmp_path):
 
 @pytest.mark.parametrize('config', DEMOS)
 def test_demo_configs_are_seeded_and_start_from_random_weights(config):
-    cfg = Config.fromfile(osp.join(REPO, 'configs', config))
+    cfg = load_config(osp.join('configs', config))
     assert isinstance(cfg.randomness.seed, int)  # a rerun repeats the figures (docs/demos.md)
     assert not any(init.get('required') for init in inits(cfg).values())
 
