@@ -5,7 +5,8 @@ PY := .venv/bin/python
 export MALLOC_MMAP_THRESHOLD_ ?= 4294967296
 export MALLOC_TRIM_THRESHOLD_ ?= 4294967296
 
-.PHONY: env env-compat test-compat demo test test-fast lint demo-seg demo-camvid demo-cls demo-rmt benchmark matrix
+.PHONY: env env-compat test-compat demo test test-fast test-deploy lint demo-seg demo-camvid demo-cls demo-rmt demo-deploy \
+	benchmark matrix
 env:
 	bash tools/misc/setup_env.sh
 # The oldest supported stack (requirements/compat.txt: torch 2.1.2, mmcv-lite 2.1.0) in .venv-compat,
@@ -35,9 +36,12 @@ lint: env
 # The tests run in TEST_WORKERS processes (pytest-xdist); each file's tests stay in one of them.
 TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest tests -m "not deploy_sweep" -n $(TEST_WORKERS) --dist loadfile
 test-fast: lint
-	$(PY) -m pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest tests -m "not slow and not deploy_sweep" -n $(TEST_WORKERS) --dist loadfile
+# The wider ONNX export sweep (marker deploy_sweep), kept out of `make test`'s time budget.
+test-deploy: lint
+	$(PY) -m pytest tests -m deploy_sweep -n $(TEST_WORKERS) --dist loadfile
 demo-seg: env
 	$(PY) tools/train.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py --work-dir work_dirs/demo_ade
 	$(PY) tools/misc/predict.py configs/mmseg/demo/upernet_restv2_t_ade_mini.py work_dirs/demo_ade/iter_40.pth \
@@ -52,6 +56,18 @@ demo-cls: env
 demo-rmt: env
 	$(PY) tools/train.py configs/mmdet/demo/mask_rcnn_rmt_t_coco_mini.py --work-dir work_dirs/demo_rmt
 	$(PY) tools/analysis_tools/summarize_runs.py work_dirs/demo_rmt
+# The demo's Mask R-CNN (trained by `make demo`, or here where its checkpoint is missing) exported
+# to one ONNX file, and the file's predictions on four demo validation images drawn beside
+# PyTorch's, with their comparison (docs/deployment.md): $(DEMO_DIR)/deploy/.
+DEMO_DIR ?= work_dirs/demo
+DEMO_DET := configs/mmdet/demo/mask_rcnn_restv2_t_coco_mini.py
+demo-deploy: env
+	[ -f $(DEMO_DIR)/coco_mini/iter_60.pth ] || $(PY) tools/train.py $(DEMO_DET) --work-dir $(DEMO_DIR)/coco_mini
+	$(PY) tools/deployment/pytorch2onnx.py $(DEMO_DET) $(DEMO_DIR)/coco_mini/iter_60.pth \
+	    --out $(DEMO_DIR)/deploy/mask_rcnn.onnx --dynamic
+	$(PY) tools/deployment/onnx_inference.py $(DEMO_DIR)/deploy/mask_rcnn.onnx \
+	    $$(ls $${RESTV2_DATA:-../shared/data}/coco_mini/val2017/*.jpg | head -n 4) --out $(DEMO_DIR)/deploy \
+	    --score-thr 0.05 --pytorch $(DEMO_DET) $(DEMO_DIR)/coco_mini/iter_60.pth
 benchmark: env
 	$(PY) tools/analysis_tools/benchmark.py --suites reference models styles --repeat 5 --warmup 1 \
 		--out docs/benchmark_cpu.md docs/benchmark_cpu.json

@@ -1,10 +1,10 @@
-"""ONNX export: one dynamic-size file per fine-tuning style runs in onnxruntime at
-224x224, 333x517 (not a multiple of 32 nor of the windows) and 800x1333 with the PyTorch outputs
-to 1e-4; the classifier and UperNet export through the tool; what cannot export says why.
+"""The deployment tools on the trained demo checkpoints: Mask R-CNN, UperNet and the classifier
+(ResTv2-T, tests/test_tools/conftest.py) export through tools/deployment/pytorch2onnx.py with
+--dynamic, each once, and the files match PyTorch on real images (restv2_mm.deployment.compare:
+docs/deployment.md's criteria); tools/deployment/onnx_inference.py draws the predictions beside
+PyTorch's. What cannot export, or cannot run, says why.
 
-The per-style files use a narrow ResTv2 (every layer kind, one block a stage): the styles differ in
-how attention is windowed, not in width or depth, and the narrow graph converts in a third of the
-time. ResTv2-T itself exports in the tool test below."""
+The tools run in this process (their ``main``), as the parity checks need the models anyway."""
 import json
 import os.path as osp
 
@@ -12,87 +12,125 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import REPO, load_tool, run_tool
-from restv2_mm.models import ResTv2
+from deploy_helpers import (
+    assert_parity,
+    blank_image,
+    build_test_pipeline,
+    coco_images,
+    decisive_heads,
+    images,
+    same_size_pair,
+)
+from helpers import load_tool
+from restv2_mm.deployment import OnnxInferencer, load_model
 
-TOOL = osp.join(REPO, 'tools', 'deployment', 'pytorch2onnx.py')
+pytestmark = [pytest.mark.slow, pytest.mark.mmcv_ops]
 pytorch2onnx = load_tool('tools/deployment/pytorch2onnx.py')
-SIZES = [(224, 224), (333, 517), (800, 1333)]
-NARROW = dict(embed_dims=[32, 64, 128, 256], depths=[1, 1, 1, 1], num_heads=[1, 2, 4, 8],
-              sr_ratios=[8, 4, 2, 1])
+onnx_inference = load_tool('tools/deployment/onnx_inference.py')
+COCO = 'coco_mini/val2017'
 
 
-def onnx_outputs(path, x):
-    import onnxruntime as ort
-    session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    return session.run(None, {session.get_inputs()[0].name: x.numpy()})
+def test_mask_rcnn(demo_runs, tmp_path):
+    """Trained one step, the heads score every class near 1/81: they are made decisive (scaled
+    class and mask logits, the blank image left without detections) and saved as the checkpoint
+    the tools get."""
+    run = demo_runs['mmdet']
+    cfg, _, model, meta = load_model(run.config, run.checkpoint)
+    paths = [blank_image(tmp_path)] + coco_images()  # five input sizes
+    assert decisive_heads(model, build_test_pipeline(cfg), paths) == 0
+    checkpoint = tmp_path / 'decisive.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=meta), checkpoint)
+    pytorch2onnx.main([run.config, str(checkpoint), '--out', str(tmp_path / 'mask_rcnn.onnx'), '--dynamic'])
+    out = tmp_path / 'pictures'
+    onnx_inference.main([str(tmp_path / 'mask_rcnn.onnx'), *paths, '--out', str(out), '--pytorch',
+                         run.config, str(checkpoint)])
+    with open(out / 'parity.json') as f:
+        parity = json.load(f)
+    counts = [parity[p]['counts'] for p in paths]
+    assert all(r['ok'] for r in parity.values()) and counts[0] == [0, 0], parity
+    assert all(c[0] >= 1 for c in counts[1:]) and sum(c[0] for c in counts) >= 10, counts
+    assert all(parity[p]['min_mask_iou'] >= 0.98 for p in paths[1:])
+    stem = osp.splitext(osp.basename(paths[1]))[0]
+    assert (out / f'{stem}.png').is_file() and (out / f'{stem}_pytorch.png').is_file()
+    assert_parity(model, tmp_path / 'mask_rcnn.onnx', same_size_pair(COCO), batch_size=2)
+    assert_mask_probabilities(model, tmp_path / 'mask_rcnn.onnx', paths[1])
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('style', ['global', 'win', 'cwin', 'hwin'])
-def test_backbone_exports_once_and_runs_at_every_size(style, tmp_path):
-    torch.manual_seed(0)
-    model = ResTv2(NARROW, style=style).eval()
-    model.init_weights()
-    if style == 'cwin':  # zero-initialised: give the convs weights so that they count
-        for i in range(1, 5):
-            torch.nn.init.normal_(getattr(model, f'cwin_conv{i}').weight, std=0.05)
-    module = pytorch2onnx.Exported(model).eval()
-    path = tmp_path / f'restv2_t_{style}.onnx'
-    low = pytorch2onnx.export(module, torch.randn(1, 3, 800, 1344), str(path), dynamic=True,
-                              opset=18)
-    assert max(low) <= 64  # a dynamic file: small sizes too, not only the traced one
-    for h, w in SIZES:
-        x = torch.randn(1, 3, h, w)
+def assert_mask_probabilities(model, path, image):
+    """The file's 28x28 mask probabilities are the mask head's (mmdet, mmcv RoIAlign) on the same
+    boxes, within 1e-3."""
+    from mmdet.structures.bbox import bbox2roi
+    inferencer = OnnxInferencer(str(path))
+    data = inferencer.prepare(image)
+    out = inferencer.run(data['inputs'][None])
+    n = int(out['num_dets'][0])
+    boxes, labels = torch.from_numpy(out['boxes'][0, :n]), torch.from_numpy(out['labels'][0, :n])
+    with torch.no_grad():
+        x = model.data_preprocessor(dict(inputs=[torch.from_numpy(data['inputs'])]), False)['inputs']
+        probs = model.roi_head._mask_forward(model.extract_feat(x), bbox2roi([boxes]))['mask_preds']
+    want = probs.sigmoid()[torch.arange(n), labels].numpy()
+    assert n > 0 and np.abs(out['masks'][0, :n] - want).max() < 1e-3
+
+
+def test_upernet(demo_runs, tmp_path):
+    run = demo_runs['mmseg']
+    ade = images('ade_mini/images/validation', 3)  # 512x683, 364x500, 300x400 -> 256x342, 256x352, 256x341
+    pytorch2onnx.main([run.config, run.checkpoint, '--out', str(tmp_path / 'upernet.onnx'), '--dynamic',
+                       '--verify', *ade])
+    model = load_model(run.config, run.checkpoint)[2]
+    reports = assert_parity(model, tmp_path / 'upernet.onnx', same_size_pair('camvid_mini/images/val'),
+                            batch_size=2)
+    assert all(r['max_logit_diff'] < 1e-4 for r in reports)
+
+
+@pytest.fixture(scope='module')
+def classifier(demo_runs, tmp_path_factory):
+    run = demo_runs['mmpretrain']
+    path = tmp_path_factory.mktemp('cls') / 'classifier.onnx'
+    pytorch2onnx.main([run.config, run.checkpoint, '--out', str(path), '--dynamic',
+                       '--verify', *images('imagenet_mini/val', 3)])
+    return run, path
+
+
+def test_classifier_logits_at_every_size(classifier):
+    run, path = classifier
+    model = load_model(run.config, run.checkpoint)[2]
+    inferencer = OnnxInferencer(str(path))
+    for batch, (h, w) in zip((1, 2, 1), [(224, 224), (256, 320), (333, 517)]):
+        x = torch.rand(batch, 3, h, w) * 255
         with torch.no_grad():
-            want = model(x)
-        got = onnx_outputs(path, x)
-        assert [g.shape for g in got] == [tuple(t.shape) for t in want]
-        diff = max(float(np.abs(g - t.numpy()).max()) for g, t in zip(got, want))
-        assert diff < 1e-4, (style, h, w, diff)
+            want = model(model.data_preprocessor(dict(inputs=x), False)['inputs'], mode='tensor')
+        got = inferencer.run(x.numpy())['logits']
+        assert np.abs(got - want.numpy()).max() < 1e-4 and (got.argmax(1) == want.argmax(1).numpy()).all()
 
 
-def export(*args, check=True):
-    return run_tool([TOOL, *args], check=check)
+def onnx_with_metadata(path, **record):
+    """A one-node ONNX file (Identity) with the given restv2_mm metadata record."""
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph([helper.make_node('Identity', ['images'], ['logits'])], 'g',
+                              [helper.make_tensor_value_info('images', TensorProto.FLOAT, None)],
+                              [helper.make_tensor_value_info('logits', TensorProto.FLOAT, None)])
+    model = helper.make_model(graph)
+    helper.set_model_props(model, {'restv2_mm': json.dumps(record)})
+    onnx.save(model, str(path))
+    return str(path)
 
 
-@pytest.mark.slow
-def test_classifier_and_upernet_through_the_tool(tmp_path):
-    proc = export('configs/mmpretrain/restv2_t_8xb256_in1k.py', '--out', tmp_path / 'cls.onnx',
-                  '--dynamic', '--verify', 224, 224, 333, 517)
-    assert '333x517: onnxruntime vs PyTorch' in proc.stdout and '(1, 1000)' in proc.stdout
-    proc = export('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py', '--out',
-                  tmp_path / 'seg.onnx', '--shape', 512, 512, '--verify', 512, 512)
-    assert '(1, 150, 128, 128)' in proc.stdout
-
-
-@pytest.mark.slow
-def test_what_cannot_export_says_why(tmp_path):  # B37
-    proc = export('configs/mmdet/mask_rcnn_restv2_t_3x.py', '--out', tmp_path / 'det.onnx', check=False)
-    assert proc.returncode != 0 and 'mmdet.core' in proc.stderr and '--part backbone' in proc.stderr
-    proc = export('configs/mmseg/upernet_restv2_t_512x512_160k_ade20k.py', '--out',
-                  tmp_path / 'seg.onnx', '--dynamic', check=False)
-    assert proc.returncode != 0 and 'adaptive pooling' in proc.stderr and '--shape' in proc.stderr
-    proc = export('configs/mmpretrain/restv2_t_8xb256_in1k.py', '--out', tmp_path / 'x.txt', check=False)
-    assert proc.returncode != 0 and '--out must end in .onnx' in proc.stderr
-    assert not list(tmp_path.iterdir())  # nothing written
-
-
-def test_report_keeps_one_entry_per_export_and_renders(tmp_path):
-    path = str(tmp_path / 'onnx.json')
-
-    def entry(style, diff):
-        return dict(config='configs/x.py', part='backbone', style=style, dynamic=True,
-                    smallest=[17, 17], machine='cpu', torch='2', onnxruntime='1', argv=[],
-                    rows=[dict(input='224x224', max_abs_diff=diff,
-                               onnxruntime_ms=[2., 1., 3.], pytorch_ms=[4., 3., 5.])])
-    pytorch2onnx.write_report(path, entry('win', 1e-5))
-    pytorch2onnx.write_report(path, entry('hwin', 2e-5))
-    pytorch2onnx.write_report(path, entry('win', 3e-5))  # a rerun replaces its entry
-    with open(path) as f:
-        data = json.load(f)
-    assert [(e['style'], e['rows'][0]['max_abs_diff']) for e in data['entries']] == \
-        [('hwin', 2e-5), ('win', 3e-5)]
-    table = pytorch2onnx.render(data).splitlines()
-    assert table[2] == '| x.py | backbone | hwin | 224x224 | 2.0e-05 | 2 [1, 3] | 4 [3, 5] | 0.50 | 17x17 |'
-    assert table[-1] == 'Machine: cpu; torch 2, onnxruntime 1.'
+def test_what_cannot_export_or_run_says_why(classifier, tmp_path, capsys):  # B37
+    run, path = classifier
+    with pytest.raises(SystemExit):
+        pytorch2onnx.main([run.config, '--out', str(tmp_path / 'x.txt')])
+    assert '--out must end in .onnx' in capsys.readouterr().err
+    with pytest.raises(SystemExit, match='pytorch2onnx: opset must be >= 16'):
+        pytorch2onnx.main([run.config, '--out', str(tmp_path / 'x.onnx'), '--dynamic', '--opset', '11'])
+    with pytest.raises(SystemExit, match='holds a backbone'):
+        onnx_inference.main([onnx_with_metadata(tmp_path / 'b.onnx', task='backbone'), path.as_posix(),
+                             '--out', str(tmp_path)])
+    static = OnnxInferencer(onnx_with_metadata(tmp_path / 's.onnx', task='classification', dynamic=False,
+                                               shape=[224, 224]))
+    with pytest.raises(ValueError, match='exported for batch 1 at 224x224 only'):
+        static.run(np.zeros((1, 3, 256, 256), np.float32))
+    with pytest.raises(ValueError, match='below the smallest size this file takes'):
+        OnnxInferencer(str(path)).run(np.zeros((1, 3, 8, 8), np.float32))
+    assert not (tmp_path / 'x.txt').exists() and not (tmp_path / 'x.onnx').exists()

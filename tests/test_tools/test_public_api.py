@@ -19,7 +19,7 @@ from helpers import REPO, run_tool
 
 MAX_TOOL_LINES = 150
 # Scripts that still hold logic of their own (strict: each fails here once it is thin).
-NOT_THIN = {'tools/deployment/pytorch2onnx.py'}
+NOT_THIN = set()
 
 
 def tool_imports(repo_root):

@@ -116,7 +116,7 @@ class RetentionRelPos2d(nn.Module):
         for a float64 module) whatever the module's dtype, then cast to ``dtype`` (default: as
         computed): the compute dtype, so that the blocks of a stage share one copy (an SDPA under
         autocast would cast the mask again in every block, and keep each copy for backward)."""
-        h, w = int(hw_shape[0]), int(hw_shape[1])
+        h, w = hw_shape  # not int(): an exporter's symbolic sizes must stay symbolic
         masks = (self.decay_1d(h), self.decay_1d(w)) if decomposed else (self.decay_2d(h, w), )
         sin, cos, *masks = (t if dtype is None else t.to(dtype) for t in (*self.rotary(h, w), *masks))
         return (sin, cos), (tuple(masks) if decomposed else masks[0])
