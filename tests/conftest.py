@@ -6,6 +6,10 @@ import os.path as osp
 import sys
 
 import pytest
+
+# setuptools first: it replaces distutils when imported, and fails to when a module imported the
+# standard library's distutils before it (torch.utils.cpp_extension imports setuptools late).
+import setuptools  # noqa: F401
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tests/helpers.py, for every test module

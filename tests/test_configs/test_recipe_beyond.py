@@ -53,8 +53,9 @@ def check_backbone(cfg, arch):
 
 def check_optimizer(cfg, lr, decay):
     wrapper = cfg.optim_wrapper
-    # bf16 AMP as every ResTv2 config (tools/train.py falls back to fp16 / fp32)
-    assert (wrapper.type, wrapper.dtype, wrapper.loss_scale) == ('AmpOptimWrapper', 'bfloat16', 'dynamic')
+    # bf16 AMP as every ResTv2 config (tools/train.py falls back to fp16 / fp32), no loss scaler
+    assert (wrapper.type, wrapper.dtype, wrapper.loss_scale) == \
+        ('AmpOptimWrapper', 'bfloat16', {'enabled': False})
     assert wrapper.optimizer == dict(type='AdamW', lr=lr, betas=(0.9, 0.999), weight_decay=decay)
     return wrapper
 

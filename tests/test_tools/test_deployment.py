@@ -30,6 +30,7 @@ onnx_inference = load_tool('tools/deployment/onnx_inference.py')
 COCO = 'coco_mini/val2017'
 
 
+@pytest.mark.deploy_sweep  # minutes of export: `make test-deploy`
 def test_mask_rcnn(demo_runs, tmp_path):
     """Trained one step, the heads score every class near 1/81: they are made decisive (scaled
     class and mask logits, the blank image left without detections) and saved as the checkpoint
@@ -72,6 +73,7 @@ def assert_mask_probabilities(model, path, image):
     assert n > 0 and np.abs(out['masks'][0, :n] - want).max() < 1e-3
 
 
+@pytest.mark.deploy_sweep  # minutes of export: `make test-deploy`
 def test_upernet(demo_runs, tmp_path):
     run = demo_runs['mmseg']
     ade = images('ade_mini/images/validation', 3)  # 512x683, 364x500, 300x400 -> 256x342, 256x352, 256x341

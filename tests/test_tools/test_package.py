@@ -81,7 +81,7 @@ for lib in ('mmpretrain', 'mmdet', 'mmseg'):
         assert os.path.isfile(os.path.join(REPO, entry['Config'])), entry['Config']
         done += 1
     # and resolves, with its _base_ chain (ours and the library's), here the first of each library
-    cfg = load_config(entries[0]['Config'])
+    cfg = Config.fromfile(os.path.join(REPO, entries[0]['Config']))
     assert cfg.model.backbone.type in ('ResTv2', 'ResTv1', 'RMT'), entries[0]['Config']
 print('CONFIGS', done)
 '''
