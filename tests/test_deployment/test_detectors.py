@@ -50,8 +50,9 @@ def test_retinanet_win_style(tmp_path):
     assert sum(r['counts'][0] for r in reports) >= 10
 
 
-@pytest.mark.xfail(strict=True, reason='RMT row/column retention loops over the batch '
-                                       '(batch specialised at export)')
+# Exports with a dynamic batch (batched column attention); the narrow random RMT then leaves a
+# COCO image, not the blank one, without detections, which the two-stage rule does not expect.
+@pytest.mark.xfail(strict=True, reason='the empty image is not the blank one for this model')
 def test_cascade_mask_rcnn_rmt(tmp_path):
     cfg = narrow_config('configs/mmdet/cascade_mask_rcnn_rmt_t_3x.py',
                         rpn=dict(nms_pre=300, max_per_img=100))
