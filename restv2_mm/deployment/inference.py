@@ -175,15 +175,10 @@ def draw(meta: dict, image: str, sample, out_file: str, score_thr: float = 0.3,
     cfg.update(name=f'{name}-{datetime.datetime.now().isoformat()}', save_dir=None)
     cfg.pop('vis_backends', None)
     visualizer = VISUALIZERS.build(cfg)
-    # The file's metadata is JSON: palette colours come back as lists, and mmengine's visualizer
-    # reads only tuples as colours.
-    dataset_meta = dict(meta['dataset_meta'])
-    if dataset_meta.get('palette') is not None:
-        dataset_meta['palette'] = [tuple(c) for c in dataset_meta['palette']]
-    visualizer.dataset_meta = dataset_meta
+    visualizer.dataset_meta = meta['dataset_meta']
     rgb = mmcv.imread(image, channel_order='rgb')
     if meta['task'] == 'classification':
-        visualizer.visualize_cls(rgb, sample, classes=dataset_meta.get('classes'),
+        visualizer.visualize_cls(rgb, sample, classes=meta['dataset_meta'].get('classes'),
                                  show=False, out_file=out_file)
     elif meta['task'] == 'semantic_segmentation':
         visualizer.add_datasample(name, rgb, sample, draw_gt=False, show=False, out_file=out_file)

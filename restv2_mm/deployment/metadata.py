@@ -135,4 +135,10 @@ def read_metadata(model_proto_or_session) -> Dict[str, Any]:
     if METADATA_KEY not in props:
         raise ValueError(f'the ONNX file has no {METADATA_KEY!r} metadata: it was not exported by '
                          f'tools/deployment/pytorch2onnx.py')
-    return json.loads(props[METADATA_KEY])
+    record = json.loads(props[METADATA_KEY])
+    # JSON has no tuples: palette colours come back as lists, and mmengine's visualizer takes
+    # only tuples as colours.
+    meta = record.get('dataset_meta') or {}
+    if meta.get('palette') is not None:
+        meta['palette'] = [tuple(c) for c in meta['palette']]
+    return record
