@@ -4,9 +4,9 @@ images, and the parity check of an exported file against PyTorch (restv2_mm.depl
 Random or one-step-trained heads score every class near 1/classes (or the focal-loss prior), so a
 detector finds nothing above the score threshold and masks sit at probability 0.5; parity on such
 outputs would check nothing. :func:`decisive_heads` scales the class and mask logits so that
-scores and masks spread, and shifts the class scores so that the least confident image (a blank
-one, :func:`blank_image`) keeps no detection while the others keep some (both sides run these
-same weights).
+scores and masks spread, and shifts the class scores so that the least confident image (among
+them a blank one, :func:`blank_image`) keeps no detection while the others keep some (both sides
+run these same weights).
 """
 import glob
 import os.path as osp

@@ -1,56 +1,57 @@
 """What follows the exported graph, in numpy: mask pasting and the resize of segmentation logits to
 the original image, written to compute what mmdet's and mmseg's torch code computes.
 
-Both are bilinear sampling along each axis, so each is two small matrix products per map:
-``W_y @ map @ W_x^T`` with a (out, in) weight matrix per axis (two non-zeros a row).
+Both are bilinear sampling along each axis: a mask is pasted as two small matrix products,
+``W_y @ mask @ W_x^T`` with a (out, in) weight matrix per axis (two non-zeros a row); logits, many
+large maps, are resized by gathering each axis's two neighbours.
 """
 from typing import Sequence, Tuple
 
 import numpy as np
 
 
-def _bilinear_weights(src: np.ndarray, size: int, zeros_outside: bool) -> np.ndarray:
-    """(len(src), size) weights of linear interpolation at source positions ``src``.
-
-    ``zeros_outside``: samples beyond the ends read zeros (``grid_sample``'s ``padding_mode=
-    'zeros'``); else ``src`` is clamped to the first pixel and the last neighbour repeats
-    (``F.interpolate``'s ``area_pixel_compute_source_index``/``guard_index_and_lambda``).
-    """
+def _bilinear_weights(src: np.ndarray, size: int) -> np.ndarray:
+    """(len(src), size) weights of linear interpolation at source positions ``src``, samples
+    beyond the ends reading zeros (``grid_sample``'s ``padding_mode='zeros'``)."""
     rows = np.arange(len(src))
     weights = np.zeros((len(src), size), dtype=np.float64)
-    if zeros_outside:
-        low = np.floor(src).astype(np.int64)
-        frac = src - low
-        for index, weight in ((low, 1 - frac), (low + 1, frac)):
-            inside = (index >= 0) & (index < size)
-            np.add.at(weights, (rows[inside], index[inside]), weight[inside])
-        return weights
-    src = np.maximum(src, 0)
-    low = np.minimum(np.floor(src).astype(np.int64), size - 1)
-    frac = np.clip(src - low, 0, 1)
-    high = np.minimum(low + 1, size - 1)
-    np.add.at(weights, (rows, low), 1 - frac)
-    np.add.at(weights, (rows, high), frac)
+    low = np.floor(src).astype(np.int64)
+    frac = src - low
+    for index, weight in ((low, 1 - frac), (low + 1, frac)):
+        inside = (index >= 0) & (index < size)
+        np.add.at(weights, (rows[inside], index[inside]), weight[inside])
     return weights
 
 
 def resize_bilinear(maps: np.ndarray, size: Tuple[int, int], align_corners: bool = False) -> np.ndarray:
     """``torch.nn.functional.interpolate(maps, size, mode='bilinear', align_corners)`` (no
-    antialiasing) of (C, H, W) maps, as mmseg resizes logits to the original image.
+    antialiasing) of (C, H, W) maps, as mmseg resizes logits to the original image: along each
+    axis, the two neighbours of each source position (clamped to the first pixel, the last one
+    repeated: ``area_pixel_compute_source_index``/``guard_index_and_lambda``), mixed linearly.
 
     Returns:
         (C, size[0], size[1]) float32.
     """
-    out = []
-    for axis, (n_out, n_in) in enumerate(zip(size, maps.shape[1:])):
-        dst = np.arange(n_out, dtype=np.float64)
+    # Positions and weights in the maps' precision, as torch computes them (float32 for float32).
+    dtype = np.float64 if np.asarray(maps).dtype == np.float64 else np.float32
+    out = np.asarray(maps, dtype=dtype)
+    for axis, n_out in ((2, int(size[1])), (1, int(size[0]))):  # torch mixes along W first
+        n_in = out.shape[axis]
+        dst = np.arange(n_out, dtype=dtype)
         if align_corners:
-            src = dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.)
+            src = dst * (dtype(n_in - 1) / dtype(n_out - 1) if n_out > 1 else dtype(0))
         else:
-            src = (dst + 0.5) * (n_in / n_out) - 0.5
-        out.append(_bilinear_weights(src, n_in, zeros_outside=False))
-    rows, cols = out
-    return np.einsum('oh,chw,pw->cop', rows, maps.astype(np.float64), cols).astype(np.float32)
+            src = np.maximum((dst + dtype(0.5)) * (dtype(n_in) / dtype(n_out)) - dtype(0.5), 0)
+        low = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+        high = np.minimum(low + 1, n_in - 1)
+        frac = np.clip(src - low, 0, 1).astype(dtype)
+        frac = frac[:, None] if axis == 1 else frac
+        first, second = np.take(out, low, axis=axis), np.take(out, high, axis=axis)
+        first *= 1 - frac  # in place: the maps are large (C classes at the image's size)
+        second *= frac
+        first += second
+        out = first
+    return out.astype(np.float32, copy=False)
 
 
 def paste_masks(masks: np.ndarray, boxes: np.ndarray, image_shape: Sequence[int],
@@ -86,7 +87,7 @@ def paste_masks(masks: np.ndarray, boxes: np.ndarray, image_shape: Sequence[int]
             grid[np.isinf(grid)] = 0  # a zero-size box, as mmdet does
             src = ((grid.astype(np.float64) + 1) * mask.shape[0] - 1) / 2
             src[np.isnan(src)] = -2.  # reads only zeros
-            axes.append(_bilinear_weights(src, mask.shape[0], zeros_outside=True))
+            axes.append(_bilinear_weights(src, mask.shape[0]))
         pasted = axes[0] @ mask.astype(np.float64) @ axes[1].T
         out[k, top:bottom, left:right] = pasted >= threshold
     return out

@@ -18,6 +18,16 @@ def test_resize_is_interpolate(size, align_corners):
                                rtol=0, atol=1e-6)  # float32 output
 
 
+def test_resize_at_an_ade20k_image_size():
+    """150 classes' logits at a quarter of a 512x683 image back to the image (UperNet's output):
+    equal to F.interpolate in float32 (positions computed in float32 as torch does), at a size
+    where a dense product over all five indices would run for minutes."""
+    maps = torch.randn(150, 128, 171)
+    want = F.interpolate(maps[None], size=(512, 683), mode='bilinear', align_corners=False)[0]
+    np.testing.assert_allclose(resize_bilinear(maps.numpy(), (512, 683)), want.numpy(),
+                               rtol=0, atol=1e-5)
+
+
 @pytest.mark.mmcv_ops
 def test_paste_is_mmdet_paste():
     from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
