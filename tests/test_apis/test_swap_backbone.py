@@ -117,14 +117,8 @@ def _fewer_boxes(node):
             _fewer_boxes(value)
 
 
-# DINO's outputs held NaN once in a full `make test` (not alone, not with other seeds): an
-# order-dependent state not yet found; the other frameworks stay strict.
-ORDER_DEPENDENT = pytest.mark.xfail(strict=False, reason='DINO NaN seen once, order-dependent')
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize('name', [pytest.param(n, marks=ORDER_DEPENDENT) if n == 'dino' else n
-                                  for n in sorted(FRAMEWORKS)])
+@pytest.mark.parametrize('name', sorted(FRAMEWORKS))
 def test_swapped_model_runs_on_the_backbone_outputs(name, stock_configs):
     """The rewritten necks and heads take what our backbone really gives: a narrow ResTv2 (the
     same structure as T at a third of its widths) built into the model, tensor forward at 64x64
@@ -134,7 +128,11 @@ def test_swapped_model_runs_on_the_backbone_outputs(name, stock_configs):
     cfg = swap_backbone(stock_configs[name], narrow)
     _fewer_boxes(cfg.model)
     scope = cfg.default_scope
+    torch.manual_seed(0)
     model = build_model(cfg)
+    # As a runner does: some parameters are allocated uninitialised until then (DINO's level_embed
+    # is torch.Tensor(levels, dims): whatever memory held, NaN at times).
+    model.init_weights()
     size = 320 if name == 'ssd' else 64
     inputs, samples = fixed_input(scope, (size, size))
     with torch.no_grad():
