@@ -39,12 +39,13 @@ def narrow_config(config: str, backbone: str = None, style: Optional[str] = None
     if style:
         cfg.model.backbone['style'] = style
     dims = NARROW[kind]['embed_dims']
-    if cfg.model.get('neck') and 'in_channels' in cfg.model.neck:
-        cfg.model.neck.in_channels = dims
+    if cfg.model.get('neck') and 'in_channels' in cfg.model.neck:  # FPN: every level; a
+        multi = isinstance(cfg.model.neck.in_channels, (list, tuple))  # classifier's: the last
+        cfg.model.neck.in_channels = dims if multi else dims[-1]
     if cfg.model.get('decode_head') and cfg.model.get('neck') is None:
         cfg.model.decode_head.in_channels = dims
-    if cfg.model.get('head') and 'in_channels' in cfg.model.head:
-        cfg.model.head.in_channels = dims[-1]
+    if cfg.model.get('head') and 'in_channels' in cfg.model.head:  # after a projecting neck: its width
+        cfg.model.head.in_channels = (cfg.model.get('neck') or {}).get('out_channels', dims[-1])
     cfg.model.pop('auxiliary_head', None)
     for key, value in test_cfg.items():
         cfg.model.test_cfg[key].update(value)

@@ -11,7 +11,8 @@ from helpers import REPO, expand
 
 PAGES = sorted(glob.glob(osp.join(REPO, 'docs', '*.md'))) + [osp.join(REPO, 'README.md')]
 LINK = re.compile(r'\]\(([^)\s]+)\)')
-PATH = re.compile(r'(?<![\w/.:-])((?:tools|configs|docs|tests|restv2_mm|requirements)/[\w./{},*-]*[\w}])')
+# A path in quotes is an error message's (a stock library's file, relative to that library).
+PATH = re.compile(r'(?<![\w/.:\'-])((?:tools|configs|docs|tests|restv2_mm|requirements)/[\w./{},*-]*[\w}])')
 OUTPUTS = re.compile(r'--(?:out|plot|json|work-dir)(?:\s+[\w./-]+)+')  # files a command writes
 
 
