@@ -124,7 +124,8 @@ def plan_swap(cfg: Config, backbone: dict) -> BackboneSwap:
     (mmseg passes it to the backbone), our backbones' input normalisation (RGB, ImageNet
     mean/std) in the data preprocessor, our layer-wise lr decay in place of ConvNeXt's or BEiT's
     (which parse those models' parameter names), and ``find_unused_parameters=True`` where some
-    level is read by no module (its output norm gets no gradient, which DDP refuses otherwise).
+    level is read by no module or stages are built past the last level read (their parameters get
+    no gradient, which DDP refuses otherwise).
 
     Args:
         cfg: A stock config (``load_config('mmdet::...')``), with ``default_scope`` mmdet, mmseg or
@@ -180,9 +181,11 @@ def plan_swap(cfg: Config, backbone: dict) -> BackboneSwap:
     _normalisation(swap)
     _lr_decay(swap)
     unread = unread_levels(swap)
-    if unread and not cfg.get('find_unused_parameters'):
-        edits.set(('find_unused_parameters', ), True,
-                  f'no module reads level(s) {unread}: their output norms get no gradient')
+    last = max(out_indices)
+    if (unread or last < len(OUR_STRIDES) - 1) and not cfg.get('find_unused_parameters'):
+        why = (f'no module reads level(s) {unread}: their output norms get no gradient' if unread
+               else f'the stages after level {last} are built but get no gradient')
+        edits.set(('find_unused_parameters', ), True, why)
     return BackboneSwap(edits, swap.notes, stock, out_indices, name)
 
 

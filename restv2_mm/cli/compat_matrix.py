@@ -50,6 +50,16 @@ def _error(e: BaseException) -> Dict[str, str]:
     return dict(error=f'{type(e).__name__}: {message}', where=_where(e))
 
 
+def same_failure(ours: Dict[str, str], stock: Dict[str, str]) -> bool:
+    """Whether two failures (:func:`_error`'s ``error`` and ``where``) are the framework's one:
+    the same exception type at the same line, or the same message in the same file (a neighbouring
+    line of one statement, as for the x and y ranges of a mask)."""
+    if ours['where'] == stock['where']:
+        return ours['error'].split(':')[0] == stock['error'].split(':')[0]
+    return ours['where'].rsplit(':', 1)[0] == stock['where'].rsplit(':', 1)[0] and \
+        ours['error'] == stock['error']
+
+
 def run_entry(entry: Entry, backbone: str, size: int) -> Dict:
     """The row of one entry with one backbone (run in the current process).
 
@@ -77,8 +87,7 @@ def run_entry(entry: Entry, backbone: str, size: int) -> Dict:
             smoke_step(cfg, size)
         except Exception as s:
             stock = _error(s)
-            same = stock['where'] == ours['where'] and \
-                stock['error'].split(':')[0] == ours['error'].split(':')[0]
+            same = same_failure(ours, stock)
             return dict(row, outcome='fails', fault='stock' if same else 'ours', reason=ours['error'],
                         where=ours['where'], stock_reason=stock['error'], stock_where=stock['where'])
         return dict(row, outcome='fails', fault='ours', reason=ours['error'], where=ours['where'])

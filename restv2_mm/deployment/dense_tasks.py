@@ -4,7 +4,8 @@
   decode head, the logits resized (bilinear) to the padded input and cropped to the input, as
   mmseg's ``predict_by_feat`` and ``postprocess_result`` do before the resize to the original
   image. Adaptive pooling larger than 1x1 (UPerHead's pyramid pooling) is made exact at every
-  size (:mod:`.pooling`). Output ``seg_logits`` (B, classes, H, W).
+  size (:mod:`.pooling`), and mmseg's integer ``Upsample`` keeps the size symbolic
+  (:mod:`.upsample`). Output ``seg_logits`` (B, classes, H, W).
 - Classification (``ImageClassifier``): preprocessing, backbone, neck, head. Output ``logits``
   (B, classes), before softmax.
 - Backbone: the normalised (B, 3, H, W) batch in, the tuple of (B, C_i, H_i, W_i) maps out.
@@ -17,6 +18,7 @@ from torch import nn
 
 from .pooling import exact_pooling
 from .preprocess import Preprocess
+from .upsample import symbolic_upsampling
 
 
 class SegmentorGraph(nn.Module):
@@ -39,7 +41,7 @@ class SegmentorGraph(nn.Module):
         if mode != 'whole':
             raise ValueError(f"test_cfg.mode={mode!r}: only whole-image inference ('whole') is "
                              f"exported")
-        self.model = exact_pooling(copy.deepcopy(model).eval())
+        self.model = symbolic_upsampling(exact_pooling(copy.deepcopy(model).eval()))
         self.preprocess = Preprocess.from_data_preprocessor(self.model.data_preprocessor)
         self.limits = {}
 

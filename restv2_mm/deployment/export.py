@@ -138,6 +138,17 @@ def _size_range(program, shape: Tuple[int, int]) -> Tuple[int, int]:
     return low[0], low[1]
 
 
+def _refuse_mhim(graph: nn.Module) -> None:
+    # MHIM normalises near-uniform softmax rows with an InstanceNorm, which amplifies rounding:
+    # onnxruntime's float32 kernels put ResTv1's outputs 2e-2 to 0.9 away from float64 (PyTorch
+    # float32: within 5e-4), so the file would give other answers than the model (docs/deployment.md).
+    names = [name for name, m in graph.named_modules() if getattr(m, 'mhim', False)]
+    if names:
+        raise ExportError(f'{len(names)} attention modules use ResTv1\'s multi-head interaction '
+                          f'(MHIM; first: {names[0]}), which onnxruntime computes too far from '
+                          f'PyTorch (outputs off by up to 0.9): not exported')
+
+
 def export_onnx(graph: nn.Module, path: str, shape: Optional[Sequence[int]] = None,
                 dynamic: bool = False, opset: int = 18,
                 metadata: Optional[Dict] = None) -> Dict:
@@ -158,10 +169,13 @@ def export_onnx(graph: nn.Module, path: str, shape: Optional[Sequence[int]] = No
     Raises:
         RuntimeError: this torch lacks the exporter features (:func:`export_supported`).
         ValueError: ``opset`` < 16, a ``shape`` below 2 pixels or none for a static export.
-        ExportError: the trace fails or holds for a bounded size range only; says why.
+        ExportError: the trace fails or holds for a bounded size range only, or the graph holds
+            ResTv1's multi-head interaction (MHIM), which onnxruntime does not compute faithfully;
+            says why.
     """
     check_export_supported()
     import onnx
+    _refuse_mhim(graph)
     if opset < MIN_OPSET:
         raise ValueError(f'opset must be >= {MIN_OPSET} (RoiAlign with half-pixel coordinates), got '
                          f'{opset}')

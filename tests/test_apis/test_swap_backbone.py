@@ -65,12 +65,14 @@ FRAMEWORKS = {
                {'model.neck.in_channels': lambda w: list(w[1:])[::-1],
                 'model.data_preprocessor.mean': lambda w: IMAGENET['mean'],
                 'model.data_preprocessor.std': lambda w: IMAGENET['std']}),
-    # SSD300's VGG levels at strides 8 and 16 pass through its neck into the head, before 4 more.
+    # SSD300's VGG levels at strides 8 and 16 pass through its neck into the head, before 4 more;
+    # our last stage is built but unread.
     'ssd': ('mmdet::ssd/ssd300_coco.py', (1, 2),
             {'model.neck.in_channels': lambda w: tuple(w[1:3]),
              'model.neck.out_channels': lambda w: tuple(w[1:3]) + (512, 256, 256, 256),
              'model.bbox_head.in_channels': lambda w: tuple(w[1:3]) + (512, 256, 256, 256),
-             'model.data_preprocessor.std': lambda w: IMAGENET['std']}),
+             'model.data_preprocessor.std': lambda w: IMAGENET['std'],
+             'find_unused_parameters': lambda w: True}),
 }
 
 

@@ -176,3 +176,16 @@ def test_the_record_covers_every_family():
     missing = [f'{e.library}/{e.family} {b}' for e in matrix_entries() for b in MATRIX_BACKBONES
                if (e.library, e.family, e.config, b) not in rows]
     assert not missing, f'no outcome recorded for {len(missing)}: {missing[:5]} ...'
+
+
+def test_a_failure_is_the_frameworks_where_the_stock_config_fails_alike():
+    """Same exception type at the same line, or the same message one line apart in one file
+    (QueryInst's mask pasting fails on the x range with one backbone, the y range with another)."""
+    def failure(error, where):
+        return dict(error=error, where=where)
+    arange = 'RuntimeError: upper bound and lower bound inconsistent with step sign'
+    head = 'mmdet/models/roi_heads/mask_heads/fcn_mask_head.py'
+    assert compat.same_failure(failure(arange, f'{head}:451'), failure(arange, f'{head}:450'))
+    assert compat.same_failure(failure('KeyError: a', f'{head}:450'), failure('KeyError: b', f'{head}:450'))
+    assert not compat.same_failure(failure(arange, f'{head}:451'), failure('KeyError: b', f'{head}:450'))
+    assert not compat.same_failure(failure(arange, 'restv2_mm/models/x.py:3'), failure(arange, f'{head}:450'))
