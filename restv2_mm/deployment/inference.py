@@ -16,6 +16,19 @@ from .metadata import pipeline_from_json, read_metadata
 from .postprocess import paste_masks, resize_bilinear, softmax
 
 
+def same_size_batches(items: Sequence[dict], batch_size: int) -> List[list]:
+    """Pipeline outputs (dicts with ``inputs``) grouped into batches of up to ``batch_size``
+    consecutive items whose ``inputs`` have one shape (a batch shares one input size)."""
+    batches = []
+    for item in items:
+        last = batches[-1] if batches else None
+        if last and len(last) < batch_size and last[0]['inputs'].shape == item['inputs'].shape:
+            last.append(item)
+        else:
+            batches.append([item])
+    return batches
+
+
 class OnnxInferencer:
     """An exported file, run on images.
 
@@ -104,17 +117,9 @@ class OnnxInferencer:
         pipeline makes the same size run as one batch of up to ``batch_size``."""
         prepared = [self.prepare(image) for image in images]
         results = []
-        start = 0
-        while start < len(prepared):
-            end = start + 1
-            shape = prepared[start]['inputs'].shape
-            while end < len(prepared) and end - start < batch_size and \
-                    prepared[end]['inputs'].shape == shape:
-                end += 1
-            batch = prepared[start:end]
+        for batch in same_size_batches(prepared, batch_size):
             outputs = self.run(np.stack([p['inputs'] for p in batch]))
             results += [self.to_sample(outputs, i, p['data_samples']) for i, p in enumerate(batch)]
-            start = end
         return results
 
     def to_sample(self, outputs: Dict[str, np.ndarray], index: int, sample):

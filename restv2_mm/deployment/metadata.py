@@ -49,17 +49,18 @@ def pipeline_from_json(obj):
 
 def inference_pipeline(cfg) -> list:
     """The config's test pipeline without annotation loading (as the mmdet / mmseg / mmpretrain
-    inferencers build it).
+    inferencers build it): :func:`restv2_mm.analysis.eval_pipeline`, as plain dicts.
 
     Raises:
         ValueError: the config has no test pipeline.
     """
-    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
-    pipeline = (loader.get('dataset') or {}).get('pipeline') or cfg.get('test_pipeline')
-    if not pipeline:
+    from ..analysis import eval_pipeline
+    try:
+        pipeline = eval_pipeline(cfg)
+    except ValueError as e:
         raise ValueError('the config has no test_dataloader.dataset.pipeline nor test_pipeline: '
-                         'the exported file needs it to prepare images')
-    return [dict(t) for t in pipeline if not str(t['type']).endswith('LoadAnnotations')]
+                         'the exported file needs it to prepare images') from e
+    return [dict(t) for t in pipeline]
 
 
 def dataset_meta(cfg, scope: str, checkpoint_meta: Optional[dict] = None) -> dict:

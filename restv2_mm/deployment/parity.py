@@ -21,21 +21,17 @@ TOLERANCES = dict(box_iou=0.99, score=1e-3, mask_iou=0.98, seg_logits=1e-4, seg_
 
 def pytorch_predict(model, pipeline, images: Sequence[str], batch_size: int = 1) -> list:
     """PyTorch's data samples for ``images`` through ``pipeline`` (an
-    :class:`~restv2_mm.deployment.OnnxInferencer`'s), batching consecutive same-size images as
-    :meth:`OnnxInferencer.predict` does."""
+    :class:`~restv2_mm.deployment.OnnxInferencer`'s), in the batches
+    :meth:`OnnxInferencer.predict` makes (:func:`.inference.same_size_batches`)."""
     import torch
+
+    from .inference import same_size_batches
     data = [pipeline(dict(img_path=image)) for image in images]
-    results, start = [], 0
-    while start < len(data):
-        end = start + 1
-        while end < len(data) and end - start < batch_size and \
-                data[end]['inputs'].shape == data[start]['inputs'].shape:
-            end += 1
-        batch = dict(inputs=[d['inputs'] for d in data[start:end]],
-                     data_samples=[d['data_samples'] for d in data[start:end]])
+    results = []
+    for batch in same_size_batches(data, batch_size):
         with torch.no_grad():
-            results += model.test_step(batch)
-        start = end
+            results += model.test_step(dict(inputs=[d['inputs'] for d in batch],
+                                            data_samples=[d['data_samples'] for d in batch]))
     return results
 
 
