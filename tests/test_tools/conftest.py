@@ -16,7 +16,7 @@ from helpers import REPO, run_tool
 class DemoRun(NamedTuple):
     config: str  # the config trained (absolute path)
     work_dir: str  # the run's work dir (tests that go on training copy it first)
-    checkpoint: str  # a copy of the run's checkpoint, outside the work dir
+    checkpoint: str  # the run's checkpoint, hard-linked outside the work dir
     log: str  # what tools/train.py printed
     options: tuple  # the --cfg-options of the run
 
@@ -70,6 +70,15 @@ def _train_demos(root, data_root):
         log = run_tool(['tools/train.py', config, '--work-dir', work, '--cfg-options', *options],
                        data_root=data_root, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=None).output
         checkpoint = str(root / f'{lib}_{name}')
-        shutil.copyfile(osp.join(work, name), checkpoint)
+        _link_or_copy(osp.join(work, name), checkpoint)
         runs[lib] = DemoRun(config, work, checkpoint, log, options)
     return runs
+
+
+def _link_or_copy(src, dst):
+    """A second name for ``src`` that outlives changes to the work dir without a second copy on
+    disk: checkpoints are replaced by rename (a new file), never rewritten in place."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
