@@ -38,14 +38,19 @@ def load_config(path: str, **options):
     Each file is parsed once per test process: mmengine resolves every ``mmdet::``/``mmseg::`` base
     by reading its package's metafiles (~0.3 s a base), and the tests load the same configs many
     times. Callers get a deep copy, so that what one test changes no other sees. The configs read
-    ``$RESTV2_DATA`` when parsed, so it is part of the cache key."""
-    cfg = copy.deepcopy(_parsed(osp.join(REPO, path), os.environ.get('RESTV2_DATA')))
+    ``$RESTV2_DATA`` when parsed, so it is part of the cache key, and so is the file's text: a
+    test's temporary folder is removed when it passes, and the next test may write another config
+    under the same name."""
+    path = osp.join(REPO, path)
+    with open(path) as f:
+        text = f.read()
+    cfg = copy.deepcopy(_parsed(path, os.environ.get('RESTV2_DATA'), text))
     cfg.merge_from_dict(options)
     return cfg
 
 
 @functools.lru_cache(maxsize=None)
-def _parsed(path: str, data_root: Optional[str]):
+def _parsed(path: str, data_root: Optional[str], text: str):
     from mmengine.config import Config
     return Config.fromfile(path)
 

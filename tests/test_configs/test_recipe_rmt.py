@@ -10,6 +10,7 @@ import json
 import math
 import os.path as osp
 import re
+import uuid
 
 import numpy as np
 import pytest
@@ -273,8 +274,9 @@ def validate_with_ema_hook(hook, work_dir):
                     optim_wrapper=dict(optimizer=dict(type='SGD', lr=1.)),
                     train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1), custom_hooks=[hook],
                     default_scope='mmpretrain', default_hooks=dict(checkpoint=None), log_level='WARNING',
-                    # Runners named alike share one MessageHub (mmengine keys it by name): one per test.
-                    experiment_name=f'ema_{work_dir.name}')
+                    # Runners named alike share one MessageHub and Visualizer (mmengine keys them by
+                    # name, and the Visualizer keeps the first run's folder): one name per run.
+                    experiment_name=f'ema_{uuid.uuid4().hex}')
     runner.train()
     return {k[4:]: v.current() for k, v in runner.message_hub.log_scalars.items()
             if k.startswith('val/accuracy')}
