@@ -69,6 +69,7 @@ custom_imports = dict(imports=['restv2_mm', 'kill_at'], allow_failed_imports=Fal
 custom_hooks = [dict(type='KillAt', iteration={kill_at})]
 '''
 KILL_HOOK = '''
+import multiprocessing
 import os
 import signal
 
@@ -85,6 +86,8 @@ class KillAt(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter == self.iteration:
+            for worker in multiprocessing.active_children():  # the dataloader's
+                os.kill(worker.pid, signal.SIGKILL)
             os.kill(os.getpid(), signal.SIGKILL)
 '''
 
@@ -159,14 +162,16 @@ def test_sigkill_after_checkpoint_then_resume(tmp_path, data_root):
                           timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
 
+    # Its own process group, killed whole as a scheduler kills a job: the dataloader's workers
+    # would outlive a kill of the main process alone.
     victim = subprocess.Popen(command(killed), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, start_new_session=True)
     ckpt2 = osp.join(killed, 'iter_2.pth')
     deadline = time.time() + 600
     while not osp.isfile(osp.join(killed, 'last_checkpoint')) and victim.poll() is None:
         assert time.time() < deadline, 'no checkpoint written in time'
         time.sleep(0.05)
-    victim.send_signal(signal.SIGKILL)  # during iteration 3
+    os.killpg(victim.pid, signal.SIGKILL)  # during iteration 3
     victim.wait()
     assert victim.returncode == -signal.SIGKILL, 'the run finished before it could be killed'
     assert osp.isfile(ckpt2) and not osp.exists(osp.join(killed, 'iter_4.pth'))
