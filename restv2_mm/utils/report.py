@@ -11,6 +11,7 @@ import json
 import os
 import os.path as osp
 import shlex
+import stat
 import tempfile
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
@@ -22,6 +23,10 @@ def atomic_write(path: str, data: Union[str, bytes], encoding: str = 'utf-8') ->
     fsync'ed, and the file is renamed over the target (``os.replace``, atomic on POSIX). A process
     killed at any point leaves the old file or the complete new one, and at worst a stray
     ``.<name>.*.tmp`` beside it.
+
+    The file gets the permissions ``open(path, 'w')`` would give it: an existing file's mode, a
+    new one ``0o666`` less the umask (a temporary file alone would be private, ``0o600``, and so
+    would every checkpoint written through it).
 
     Raises:
         TypeError: ``data`` is neither str nor bytes.
@@ -36,6 +41,7 @@ def atomic_write(path: str, data: Union[str, bytes], encoding: str = 'utf-8') ->
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.', suffix='.tmp', dir=folder)
     try:
+        os.chmod(tmp, _mode_of(path))
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
@@ -45,6 +51,16 @@ def atomic_write(path: str, data: Union[str, bytes], encoding: str = 'utf-8') ->
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _mode_of(path: str) -> int:
+    """The permission bits ``open(path, 'w')`` leaves ``path`` with."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)  # read by setting it: the only portable way
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def write_json(path: str, record: Any, indent: int = 1, sort_keys: bool = False) -> None:

@@ -1,6 +1,7 @@
 """The measuring tools' result files: atomic writes, JSON records, markdown tables."""
 import json
 import os
+import stat
 
 import pytest
 
@@ -21,6 +22,21 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     atomic_write(str(path), b'new')
     assert path.read_text() == 'new'
     assert os.listdir(path.parent) == ['r.json']  # no temporary file left
+
+
+def test_atomic_write_gives_the_permissions_open_would(tmp_path):
+    # A new file: 0o666 less the umask (not the temporary file's private 0o600); an existing one
+    # keeps its mode.
+    old = os.umask(0o022)
+    try:
+        atomic_write(str(tmp_path / 'new.pth'), b'x')
+        assert stat.S_IMODE(os.stat(tmp_path / 'new.pth').st_mode) == 0o644
+        (tmp_path / 'kept.pth').write_bytes(b'old')
+        os.chmod(tmp_path / 'kept.pth', 0o640)
+        atomic_write(str(tmp_path / 'kept.pth'), b'new')
+        assert stat.S_IMODE(os.stat(tmp_path / 'kept.pth').st_mode) == 0o640
+    finally:
+        os.umask(old)
 
 
 def test_atomic_write_failure_keeps_old_file(tmp_path, monkeypatch):
