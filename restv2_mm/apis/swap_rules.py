@@ -7,7 +7,7 @@ extractors and heads (DC5 detectors), ``bbox_head`` (CornerNet), ``panoptic_head
 Mask2Former: their pixel decoder takes the head's ``in_channels``), ``decode_head`` and
 ``auxiliary_head`` (mmseg, by ``in_index``), ``head`` (mmpretrain). In each the channels of the
 levels it reads change; beyond that, a few types hold a level elsewhere (``c1_in_channels`` of
-DeepLabV3+, the pass-through levels of SSD's neck, the rescaling factors of ViT necks, the
+DeepLabV3+, the pass-through levels of SSD's and FastFCN's necks, the rescaling factors of ViT necks, the
 strides of Mask2Former) and a few cannot take another backbone at all (RFP, Trident, a ResNet
 stage run per RoI, DPT's class-token reader): those raise :class:`SwapError` naming the field.
 """
@@ -146,6 +146,32 @@ def _ssd_pass_through(swap: Swap, path: Path, module: dict) -> None:
         swap.edits.set(where, type(value)(ours + list(value[n:])), 'SSDNeck passes the levels on')
 
 
+def _jpu_pass_through(swap: Swap, path: Path, module: dict) -> None:
+    # FastFCN's JPU returns the levels it reads but the last as its first outputs, then its fused
+    # map (width mid_channels x dilations, ours or not): a head reading a passed level by in_index
+    # (the auxiliary FCN) takes that level's width.
+    n = swap.levels
+    start, end = module.get('start_level', 0), module.get('end_level', -1)
+    passed = list(range(start, (n if end == -1 else end) - 1))
+    for key in ('decode_head', 'auxiliary_head'):
+        heads = swap.model(key)
+        heads = list(enumerate(heads)) if isinstance(heads, (list, tuple)) else [(None, heads)]
+        for i, head in heads:
+            if not isinstance(head, dict) or not isinstance(head.get('in_index'), int):
+                continue
+            where = swap.owner + ((key, ) if i is None else (key, i))
+            output = head['in_index'] % (len(passed) + 1)
+            if output == len(passed):
+                continue  # the fused map
+            level = passed[output]
+            if head.get('in_channels') != swap.stock.channels[level]:
+                raise SwapError(field_name(where + ('in_channels', )), f'{head.get("in_channels")} '
+                                f'is not the width {swap.stock.channels[level]} of the level JPU '
+                                f'passes on as its output {output}')
+            swap.edits.set(where + ('in_channels', ), swap.ours.channels[level],
+                           'JPU passes our level on')
+
+
 def _rescale(key: str):
     def rule(swap: Swap, path: Path, module: dict) -> None:
         # A ViT neck resizes each level by a factor to make a pyramid of the stock strides.
@@ -162,6 +188,7 @@ def _rescale(key: str):
 TYPE_RULES: Dict[str, tuple] = {
     'DepthwiseSeparableASPPHead': (_deeplab_c1, ),
     'SSDNeck': (_ssd_pass_through, ),
+    'JPU': (_jpu_pass_through, ),
     'MultiLevelNeck': (_rescale('scales'), ),
 }
 

@@ -1,7 +1,7 @@
 """restv2_mm.apis.swap_backbone on structurally different stock frameworks: a two-stage detector
 with FPN (Cascade Mask R-CNN), DETR-style with a ChannelMapper (DINO), Mask2Former's pixel
 decoder, RTMDet's CSP neck, an mmseg decode head with in_index and a low-level branch
-(DeepLabV3+), plus YOLOv3's deepest-first neck and SSD's pass-through levels.
+(DeepLabV3+), plus YOLOv3's deepest-first neck and SSD's and FastFCN's pass-through levels.
 
 The expected values are typed from the papers, not computed by the code under test: the stock
 ResNet-50 levels (He et al. 2016, Table 1: 256/512/1024/2048 channels at strides 4..32), which of
@@ -73,6 +73,12 @@ FRAMEWORKS = {
              'model.bbox_head.in_channels': lambda w: tuple(w[1:3]) + (512, 256, 256, 256),
              'model.data_preprocessor.std': lambda w: IMAGENET['std'],
              'find_unused_parameters': lambda w: True}),
+    # FastFCN's JPU reads ResNet levels 2-4 and passes levels 2 and 3 on before its fused map
+    # (4 dilations x 512, whatever it reads); the auxiliary FCN reads its output 1: level 3.
+    'fastfcn': ('mmseg::fastfcn/fastfcn_r50-d32_jpu_aspp_4xb2-80k_cityscapes-512x1024.py', (1, 2, 3),
+                {'model.neck.in_channels': lambda w: tuple(w[1:]),
+                 'model.auxiliary_head.in_channels': lambda w: w[2],
+                 'model.pretrained': lambda w: None}),
 }
 
 

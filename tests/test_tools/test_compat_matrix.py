@@ -168,8 +168,6 @@ def test_the_recorded_outcomes():
         assert row['outcome'] != 'fails' or row['fault'] != 'ours', row
 
 
-@pytest.mark.xfail(strict=True, reason='docs/compatibility.json is partial: `make matrix` runs the '
-                   'entries its page lists as not run yet (then this marker goes)')
 def test_the_record_covers_every_family():
     """docs/compatibility.json has an outcome for every entry and backbone (make matrix)."""
     rows = _recorded()
