@@ -42,6 +42,8 @@ from .fourier import (
 from .images import IMAGE_EXTENSIONS, eval_pipeline, image_batches, list_images
 from .kernel_timings import (
                              best_ms,
+                             fast_path_ablation,
+                             render_fast_path_ablation,
                              render_restv2_kernel_timings,
                              render_rotary_timings,
                              restv2_kernel_timings,
@@ -67,19 +69,19 @@ from .policy_benchmark import (
 )
 from .rmt_layouts import RMT_ARCHS, RMT_LAYOUTS, rmt_backbone
 
-__all__ = ['CKA_ESTIMATOR', 'GROUPS', 'IMAGE_EXTENSIONS', 'KINDS', 'POLICIES', 'POLICY_MODELS',
-           'RESTV2_BRANCHES', 'RMT_ARCHS', 'RMT_BRANCHES', 'RMT_LAYOUTS', 'SDPA_OP', 'BranchRecorder',
-           'BranchSpec', 'FourierSpectrum', 'LinearCKA', 'activation_memory', 'add_latency',
-           'analyze_branches', 'analyze_flops', 'average_flops', 'best_ms', 'branch_spec', 'check_sizes',
-           'cka_pairs', 'compare_by_kind', 'count_params', 'eager_forward', 'eval_pipeline', 'figure_title',
+__all__ = ['BranchRecorder', 'BranchSpec', 'CKA_ESTIMATOR', 'FourierSpectrum', 'GROUPS', 'IMAGE_EXTENSIONS',
+           'KINDS', 'LinearCKA', 'POLICIES', 'POLICY_MODELS', 'RESTV2_BRANCHES', 'RMT_ARCHS', 'RMT_BRANCHES',
+           'RMT_LAYOUTS', 'SDPA_OP', 'activation_memory', 'add_latency', 'analyze_branches', 'analyze_flops',
+           'average_flops', 'best_ms', 'branch_spec', 'check_sizes', 'cka_pairs', 'compare_by_kind',
+           'count_params', 'eager_forward', 'eval_pipeline', 'fast_path_ablation', 'figure_title',
            'find_mixers', 'flop_analyzer', 'flops_by_size', 'flops_growth_record', 'flops_rows_table',
-           'fresh_process_env', 'group_flops', 'half_diagonal', 'image_batches', 'linear_cka',
-           'list_images', 'machine_name', 'malloc_settings', 'measure_interleaved', 'measure_latency',
-           'measurement_context', 'memory_in_fresh_process', 'op_kind', 'peak_memory_mb', 'plot_cka',
-           'plot_flops_by_size', 'plot_flops_record', 'plot_flops_rows', 'plot_spectra', 'policy_step',
-           'policy_step_memory', 'profile_by_kind', 'pyplot', 'relative_log_amplitude', 'render_benchmark',
-           'render_branches', 'render_by_kind', 'render_flops_by_size', 'render_flops_record',
+           'fresh_process_env', 'group_flops', 'half_diagonal', 'image_batches', 'linear_cka', 'list_images',
+           'machine_name', 'malloc_settings', 'measure_interleaved', 'measure_latency', 'measurement_context',
+           'memory_in_fresh_process', 'op_kind', 'peak_memory_mb', 'plot_cka', 'plot_flops_by_size',
+           'plot_flops_record', 'plot_flops_rows', 'plot_spectra', 'policy_step', 'policy_step_memory',
+           'profile_by_kind', 'pyplot', 'relative_log_amplitude', 'render_benchmark', 'render_branches',
+           'render_by_kind', 'render_fast_path_ablation', 'render_flops_by_size', 'render_flops_record',
            'render_policies', 'render_restv2_kernel_timings', 'render_rotary_timings', 'report_memory',
            'restv2_kernel_timings', 'rmt_backbone', 'rotary_timings', 'run_benchmark', 'run_policies',
-           'save_png', 'sdpa_flop_jit', 'shifted_log_amplitude', 'spectrum_summary', 'top_ops',
-           'train_step', 'write_flops_rows']
+           'save_png', 'sdpa_flop_jit', 'shifted_log_amplitude', 'spectrum_summary', 'top_ops', 'train_step',
+           'write_flops_rows']

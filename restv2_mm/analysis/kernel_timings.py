@@ -1,6 +1,7 @@
 """Side-by-side timings of single kernels, a fast path against its plain form (best of 10 calls
 after one warm-up, ms): ``--micro`` of ``tools/analysis_tools/profile_restv2.py`` and
-``profile_rmt.py``.
+``profile_rmt.py``; and of a whole forward with each fast path left out in turn
+(:func:`fast_path_ablation`, ``profile_restv2.py --ablate``).
 
 - :func:`restv2_kernel_timings`: at stage 1 of ResTv2-T on an 800x1344 input (67,200 tokens,
   C = 96), oneDNN's fused linear + GELU and linear + add (``mkldnn._linear_pointwise``) against the
@@ -16,9 +17,11 @@ from typing import Callable, List
 import torch
 import torch.nn.functional as F
 
+from ..models.rest import ResTv2
 from ..models.rmt import RetentionRelPos2d
-from ..ops import fast_path, rotary
-from .latency import measure_latency
+from ..ops import FAST_PATHS, fast_path, fast_path_name, rotary, without_fast_paths
+from .eager_reference import eager_forward
+from .latency import measure_interleaved, measure_latency
 from .rmt_layouts import RMT_LAYOUTS
 
 
@@ -56,6 +59,52 @@ def render_restv2_kernel_timings(timings: dict) -> str:
     lines += [f'{name:36s}{plain:8.1f}   {fused:8.1f}' for name, plain, fused in timings['linear']]
     lines.append('Up(V) branch: dw conv C->r*r*C, PixelShuffle(r), to tokens   NCHW ms   channels-last ms')
     lines += [f'C={c:4d} r={r}' + ' ' * 50 + f'{nchw:7.1f}   {cl:7.1f}' for c, r, nchw, cl in timings['up_v']]
+    return '\n'.join(lines) + '\n'
+
+
+def fast_path_ablation(model: torch.nn.Module, x: torch.Tensor, repeat: int = 5,
+                       warmup: int = 1) -> List[tuple]:
+    """What each fast path of :data:`restv2_mm.ops.FAST_PATHS` buys in one model's forward:
+    ``model(x)`` under ``no_grad`` with every fast path on, with each one left out
+    (:func:`restv2_mm.ops.without_fast_paths`; the op then takes its next path or its
+    reference), with all off, and the eager reference (:func:`eager_forward`, ResTv2 only), timed
+    side by side in interleaved rounds (:func:`measure_interleaved`). A fast path whose condition
+    never holds in this forward (a training-only one, say) measures as 'all on', within noise.
+
+    Args:
+        model: A backbone in eval mode; ``x``: its input (N, 3, H, W).
+        repeat, warmup: Timed and untimed rounds.
+
+    Returns:
+        ``[(variant, median ms, min ms, max ms)]``, 'all on' first.
+    """
+    variants = [('all on', lambda: model(x))]
+    for path in FAST_PATHS:
+        name = fast_path_name(path)
+        variants.append((f'without {name}', lambda name=name: _left_out(model, x, name)))
+    variants.append(('all off', lambda: _all_off(model, x)))
+    if isinstance(model, ResTv2):
+        variants.append(('eager reference', lambda: eager_forward(model, x)))
+    with torch.no_grad():
+        times = measure_interleaved([fn for _, fn in variants], warmup=warmup, repeat=repeat)
+    return [(name, t['median_ms'], t['min_ms'], t['max_ms']) for (name, _), t in zip(variants, times)]
+
+
+def _left_out(model, x, name):
+    with without_fast_paths(name):
+        return model(x)
+
+
+def _all_off(model, x):
+    with fast_path(False):
+        return model(x)
+
+
+def render_fast_path_ablation(rows: List[tuple]) -> str:
+    """The text table of :func:`fast_path_ablation`, each median also as a ratio to 'all on'."""
+    base, width = rows[0][1], max(len(row[0]) for row in rows) + 2
+    lines = [f'{"variant":{width}s}{"median ms":>10s}{"min":>9s}{"max":>9s}{"/ all on":>10s}']
+    lines += [f'{name:{width}s}{med:10.1f}{lo:9.1f}{hi:9.1f}{med / base:10.2f}' for name, med, lo, hi in rows]
     return '\n'.join(lines) + '\n'
 
 

@@ -9,12 +9,15 @@ from .fast_paths import (
                          column_attention,
                          conv_mlp,
                          dwconv_residual,
+                         fast_path_name,
                          fast_path_table,
                          mlp,
                          rotary,
+                         without_fast_paths,
 )
 from .switch import FAST_PATH_ENV, choose_as, fast_path, fast_path_enabled
 
 __all__ = ['FAST_PATHS', 'FAST_PATH_ENV', 'FastPath', 'attention', 'batch_norm_act_conv',
            'channels_last', 'choose_as', 'column_attention', 'conv_mlp', 'dwconv_residual',
-           'fast_path', 'fast_path_enabled', 'fast_path_table', 'mlp', 'rotary']
+           'fast_path', 'fast_path_enabled', 'fast_path_name', 'fast_path_table', 'mlp', 'rotary',
+           'without_fast_paths']

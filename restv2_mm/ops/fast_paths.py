@@ -9,8 +9,10 @@ kernel runs. ``tests/test_ops/test_fast_paths.py`` runs every entry against its 
 inputs (values and gradients, float64 where the path allows); ``docs/contributing.md`` shows the
 table (``python tools/misc/fast_paths.py --table``).
 """
+import contextlib
+import contextvars
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterator, Optional, Tuple
 
 import torch
 from torch import nn
@@ -133,11 +135,46 @@ if any(p.reference is not _REFERENCES[p.op] for p in FAST_PATHS):
     raise ValueError('the fast paths of an op must name the same reference')
 
 
+# The fast paths left out in this thread (names as in fast_path_name), by without_fast_paths.
+_LEFT_OUT: contextvars.ContextVar[FrozenSet[str]] = contextvars.ContextVar('restv2_left_out',
+                                                                         default=frozenset())
+
+
+def fast_path_name(path: FastPath) -> str:
+    """``'op: name'``, e.g. ``'mlp: oneDNN fc1 + GELU'``: how :func:`without_fast_paths` and the
+    tests name an entry of :data:`FAST_PATHS`."""
+    return f'{path.op}: {path.name}'
+
+
+@contextlib.contextmanager
+def without_fast_paths(*names: str) -> Iterator[None]:
+    """Leave the named fast paths out inside the ``with`` block, in this thread: each op takes
+    the next of its fast paths whose condition holds, or its reference. For measuring what one
+    fast path buys (``profile_restv2.py --ablate``); the others keep running.
+
+    Args:
+        names: Entries of :data:`FAST_PATHS` by :func:`fast_path_name`.
+
+    Raises:
+        ValueError: a name that is no entry; the message lists the names.
+    """
+    known = [fast_path_name(p) for p in FAST_PATHS]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f'names must be fast paths of FAST_PATHS, got {unknown}; they are {known}')
+    token = _LEFT_OUT.set(_LEFT_OUT.get() | frozenset(names))
+    try:
+        yield
+    finally:
+        _LEFT_OUT.reset(token)
+
+
 def choose(op: str, *args) -> Optional[FastPath]:
     """The fast path ``op`` takes for ``args`` now, or None where it runs its reference."""
     if fast_path_enabled():
+        left_out = _LEFT_OUT.get()
         for path in _PATHS[op]:
-            if path.runs(*args):
+            if (not left_out or fast_path_name(path) not in left_out) and path.runs(*args):
                 return path
     return None
 

@@ -5,6 +5,7 @@ import os.path as osp
 
 import pytest
 
+import restv2_mm.ops as ops
 from helpers import REPO, load_tool
 
 DEFAULT_ROW = osp.join(REPO, 'configs/mmpretrain/ablations/restv2_t_100e_in1k.py')
@@ -39,3 +40,16 @@ def test_benchmark_times_configs_side_by_side(tmp_path):
 def test_benchmark_cfg_options_need_configs():
     with pytest.raises(SystemExit):
         load_tool('tools/analysis_tools/benchmark.py').parse_args(['--cfg-options', 'a=1'])
+
+
+def test_profile_tool_times_each_fast_path_left_out(capsys):
+    # A narrow ResTv2 would do, but the tool builds ResTv2-T: 32x32, one round keeps it short.
+    load_tool('tools/analysis_tools/profile_restv2.py').main(
+        ['--ablate', '--shape', '32', '32', '--batch', '2', '--repeat', '1'])
+    out = capsys.readouterr().out
+    lines = out[out.index('variant'):].splitlines()  # after the log's lines
+    names = [line.rsplit(maxsplit=4)[0] for line in lines[1:]]
+    assert names == (['all on'] + [f'without {ops.fast_path_name(p)}' for p in ops.FAST_PATHS]
+                     + ['all off', 'eager reference'])
+    ratios = [float(line.split()[-1]) for line in lines[1:]]
+    assert ratios[0] == 1.0 and all(r > 0 for r in ratios)

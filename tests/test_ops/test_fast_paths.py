@@ -68,3 +68,28 @@ def test_an_op_runs_its_reference_where_no_condition_holds():
     with ops.fast_path(True):
         assert fast_paths.choose('mlp', x, fc1, act, fc2) is None
         torch.testing.assert_close(ops.mlp(x, fc1, act, fc2), fc2(act(fc1(x))), rtol=0, atol=0)
+
+
+def test_a_fast_path_left_out_gives_way_to_the_next_or_the_reference():
+    # fp32 CPU inference takes the oneDNN MLP; left out, the op falls to its next path whose
+    # condition holds (none without autograd) and so to its reference; the block ends, it is back.
+    fc1, act, fc2 = nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 4)
+    x = torch.randn(3, 4)
+    onednn, recomputed = [p for p in ops.FAST_PATHS if p.op == 'mlp']
+    with ops.fast_path(True), torch.no_grad():
+        if not onednn.runs(x, fc1, act, fc2):
+            pytest.skip('oneDNN is not present in this torch build')
+        assert fast_paths.choose('mlp', x, fc1, act, fc2) is onednn
+        with ops.without_fast_paths(ops.fast_path_name(onednn)):
+            assert fast_paths.choose('mlp', x, fc1, act, fc2) is None
+            torch.testing.assert_close(ops.mlp(x, fc1, act, fc2), fc2(act(fc1(x))), rtol=0, atol=0)
+        assert fast_paths.choose('mlp', x, fc1, act, fc2) is onednn
+    with ops.fast_path(True), ops.without_fast_paths(ops.fast_path_name(onednn)):
+        x.requires_grad_()  # training: the next path of the op takes over
+        assert fast_paths.choose('mlp', x, fc1, act, fc2) is recomputed
+
+
+def test_leaving_out_an_unknown_fast_path_names_the_known_ones():
+    with pytest.raises(ValueError, match=r"names must be fast paths.*\['nope'\].*'mlp: oneDNN fc1 \+ GELU'"):
+        with ops.without_fast_paths('nope'):
+            pass
