@@ -90,6 +90,7 @@ def test_a_fast_path_left_out_gives_way_to_the_next_or_the_reference():
 
 
 def test_leaving_out_an_unknown_fast_path_names_the_known_ones():
+    # B80
     with pytest.raises(ValueError, match=r"names must be fast paths.*\['nope'\].*'mlp: oneDNN fc1 \+ GELU'"):
         with ops.without_fast_paths('nope'):
             pass
