@@ -49,6 +49,18 @@ def stock_type(module) -> str:
     return str(module.get('type', '')) if isinstance(module, dict) else ''
 
 
+def heads(swap: Swap, keys: Sequence[str]) -> List[Tuple[Path, dict]]:
+    """``(path, config)`` of each head under ``keys`` of the model, in that order (a key may hold
+    a list of heads, as mmseg's ``auxiliary_head``)."""
+    found = []
+    for key in keys:
+        value = swap.model(key)
+        items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
+        found += [(swap.owner + ((key, ) if i is None else (key, i)), module)
+                  for i, module in items if isinstance(module, dict)]
+    return found
+
+
 def _positions(swap: Swap, path: Path, module: dict) -> List[int]:
     """The positions (0..levels-1, in output order) of the levels ``module.in_channels``
     describes, checked against the stock backbone's channels."""
@@ -153,23 +165,19 @@ def _jpu_pass_through(swap: Swap, path: Path, module: dict) -> None:
     n = swap.levels
     start, end = module.get('start_level', 0), module.get('end_level', -1)
     passed = list(range(start, (n if end == -1 else end) - 1))
-    for key in ('decode_head', 'auxiliary_head'):
-        heads = swap.model(key)
-        heads = list(enumerate(heads)) if isinstance(heads, (list, tuple)) else [(None, heads)]
-        for i, head in heads:
-            if not isinstance(head, dict) or not isinstance(head.get('in_index'), int):
-                continue
-            where = swap.owner + ((key, ) if i is None else (key, i))
-            output = head['in_index'] % (len(passed) + 1)
-            if output == len(passed):
-                continue  # the fused map
-            level = passed[output]
-            if head.get('in_channels') != swap.stock.channels[level]:
-                raise SwapError(field_name(where + ('in_channels', )), f'{head.get("in_channels")} '
-                                f'is not the width {swap.stock.channels[level]} of the level JPU '
-                                f'passes on as its output {output}')
-            swap.edits.set(where + ('in_channels', ), swap.ours.channels[level],
-                           'JPU passes our level on')
+    for where, head in heads(swap, ('decode_head', 'auxiliary_head')):
+        if not isinstance(head.get('in_index'), int):
+            continue
+        output = head['in_index'] % (len(passed) + 1)
+        if output == len(passed):
+            continue  # the fused map
+        level = passed[output]
+        if head.get('in_channels') != swap.stock.channels[level]:
+            raise SwapError(field_name(where + ('in_channels', )), f'{head.get("in_channels")} '
+                            f'is not the width {swap.stock.channels[level]} of the level JPU '
+                            f'passes on as its output {output}')
+        swap.edits.set(where + ('in_channels', ), swap.ours.channels[level],
+                       'JPU passes our level on')
 
 
 def _rescale(key: str):
@@ -239,14 +247,9 @@ def rewrite_readers(swap: Swap) -> None:
         rewrite_reader(swap, neck_path, neck, 'the neck reads our levels')
         return
     found = False
-    for key in HEAD_KEYS:
-        head = swap.model(key)
-        heads = list(enumerate(head)) if isinstance(head, (list, tuple)) else [(None, head)]
-        for i, module in heads:
-            if isinstance(module, dict):
-                path = swap.owner + ((key, ) if i is None else (key, i))
-                rewrite_reader(swap, path, module, f'{key} reads our levels')
-                found = True
+    for path, module in heads(swap, HEAD_KEYS):
+        rewrite_reader(swap, path, module, f'{path[len(swap.owner)]} reads our levels')
+        found = True
     found = _rewrite_roi_head(swap) or found
     if not found:
         raise SwapError(field_name(swap.owner), 'no neck or head with in_channels reads the '

@@ -30,7 +30,7 @@ def run(path, args, enabled):
         return chosen, getattr(ops, path.op)(*args)
 
 
-@pytest.mark.parametrize('path', ops.FAST_PATHS, ids=lambda p: f'{p.op}: {p.name}')
+@pytest.mark.parametrize('path', ops.FAST_PATHS, ids=ops.fast_path_name)
 def test_every_fast_path_equals_its_reference(path):
     assert callable(path.example), f'{path.op}: {path.name!r} has no test inputs (example)'
     assert path.op in ops.__all__ and path.reference is not path.fast
